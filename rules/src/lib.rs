@@ -32,4 +32,4 @@ pub mod variables;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod ftw;
 
-pub use engine::{Intervention, RuleSet, Transaction};
+
