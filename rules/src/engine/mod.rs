@@ -201,3 +201,23 @@ impl<'r> Transaction<'r> {
         None
     }
 }
+
+impl ConfigSource for FsSource {
+    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))
+    }
+    fn glob(&self, pattern: &str) -> Result<Vec<String>, String> {
+        let _ = pattern;
+        Err("glob not implemented yet".into())
+    }
+}
+
+impl ConfigSource for BundleSource {
+    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        self.files.get(path).cloned().ok_or_else(|| format!("no bundled file {path}"))
+    }
+    fn glob(&self, pattern: &str) -> Result<Vec<String>, String> {
+        let _ = pattern;
+        Err("glob not implemented yet".into())
+    }
+}
