@@ -23,6 +23,7 @@ pub mod body;
 pub mod engine;
 pub mod http;
 pub mod libinjection;
+pub mod macros;
 pub mod operators;
 pub mod parser;
 pub mod scoring;
