@@ -20,6 +20,7 @@
 pub mod actions;
 pub mod audit;
 pub mod body;
+pub mod crs;
 pub mod engine;
 pub mod http;
 pub mod libinjection;
