@@ -66,7 +66,12 @@ pub(super) fn replace_nulls(input: &[u8]) -> Cow<'_, [u8]> {
     if memchr(0, input).is_none() {
         return Cow::Borrowed(input);
     }
-    Cow::Owned(input.iter().map(|&b| if b == 0 { b' ' } else { b }).collect())
+    Cow::Owned(
+        input
+            .iter()
+            .map(|&b| if b == 0 { b' ' } else { b })
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -76,20 +81,73 @@ mod tests {
 
     #[test]
     fn case_tables() {
-        check(Lowercase, &[(b"", b""), (b"abc", b"abc"), (b"AbC\x00Z", b"abc\x00z"), (b"\xc3\x89 \xc0", b"\xc3\x89 \xc0"), (b"SELECT @@", b"select @@")]);
-        check(Uppercase, &[(b"", b""), (b"ABC", b"ABC"), (b"aBc\x00z", b"ABC\x00Z"), (b"\xe9\xff", b"\xe9\xff")]);
+        check(
+            Lowercase,
+            &[
+                (b"", b""),
+                (b"abc", b"abc"),
+                (b"AbC\x00Z", b"abc\x00z"),
+                (b"\xc3\x89 \xc0", b"\xc3\x89 \xc0"),
+                (b"SELECT @@", b"select @@"),
+            ],
+        );
+        check(
+            Uppercase,
+            &[
+                (b"", b""),
+                (b"ABC", b"ABC"),
+                (b"aBc\x00z", b"ABC\x00Z"),
+                (b"\xe9\xff", b"\xe9\xff"),
+            ],
+        );
     }
 
     #[test]
     fn parity_tables() {
-        check(ParityEven7bit, &[(b"", b""), (b"a", b"\xe1"), (b"\xe1", b"a"), (b"c", b"c"), (b"\x01\x80\x81\x00", b"\x81\x80\x01\x00")]);
-        check(ParityOdd7bit, &[(b"", b""), (b"a", b"a"), (b"\xe1", b"\xe1"), (b"c", b"\xe3"), (b"\x01\x80\x81\x00", b"\x01\x00\x81\x80")]);
-        check(ParityZero7bit, &[(b"", b""), (b"abc", b"abc"), (b"\xe1\xff\x80", b"a\x7f\x00")]);
+        check(
+            ParityEven7bit,
+            &[
+                (b"", b""),
+                (b"a", b"\xe1"),
+                (b"\xe1", b"a"),
+                (b"c", b"c"),
+                (b"\x01\x80\x81\x00", b"\x81\x80\x01\x00"),
+            ],
+        );
+        check(
+            ParityOdd7bit,
+            &[
+                (b"", b""),
+                (b"a", b"a"),
+                (b"\xe1", b"\xe1"),
+                (b"c", b"\xe3"),
+                (b"\x01\x80\x81\x00", b"\x01\x00\x81\x80"),
+            ],
+        );
+        check(
+            ParityZero7bit,
+            &[
+                (b"", b""),
+                (b"abc", b"abc"),
+                (b"\xe1\xff\x80", b"a\x7f\x00"),
+            ],
+        );
     }
 
     #[test]
     fn null_tables() {
-        check(RemoveNulls, &[(b"", b""), (b"abc", b"abc"), (b"\x00a\x00\x00b\x00", b"ab"), (b"\x00", b"")]);
-        check(ReplaceNulls, &[(b"", b""), (b"abc", b"abc"), (b"\x00a\x00\x00b", b" a  b")]);
+        check(
+            RemoveNulls,
+            &[
+                (b"", b""),
+                (b"abc", b"abc"),
+                (b"\x00a\x00\x00b\x00", b"ab"),
+                (b"\x00", b""),
+            ],
+        );
+        check(
+            ReplaceNulls,
+            &[(b"", b""), (b"abc", b"abc"), (b"\x00a\x00\x00b", b" a  b")],
+        );
     }
 }

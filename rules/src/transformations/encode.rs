@@ -149,7 +149,11 @@ pub(super) fn base64_decode_ext(input: &[u8]) -> Cow<'_, [u8]> {
 }
 
 pub(super) fn base64_encode(input: &[u8]) -> Cow<'_, [u8]> {
-    Cow::Owned(base64::engine::general_purpose::STANDARD.encode(input).into_bytes())
+    Cow::Owned(
+        base64::engine::general_purpose::STANDARD
+            .encode(input)
+            .into_bytes(),
+    )
 }
 
 pub(super) fn hex_decode(input: &[u8]) -> Cow<'_, [u8]> {
@@ -304,7 +308,14 @@ mod tests {
                 (b"GG", b"\x10"),
             ],
         );
-        check(HexEncode, &[(b"", b""), (b"abc", b"616263"), (b"\x00\xab\xff", b"00abff")]);
+        check(
+            HexEncode,
+            &[
+                (b"", b""),
+                (b"abc", b"616263"),
+                (b"\x00\xab\xff", b"00abff"),
+            ],
+        );
     }
 
     #[test]

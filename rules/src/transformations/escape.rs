@@ -46,11 +46,16 @@ pub(super) fn escape_seq_decode(input: &[u8]) -> Cow<'_, [u8]> {
         if let Some(b) = simple {
             out.push(b);
             i += 2;
-        } else if (c | 0x20) == b'x' && i + 3 < len && is_hex(input[i + 2]) && is_hex(input[i + 3]) {
+        } else if (c | 0x20) == b'x' && i + 3 < len && is_hex(input[i + 2]) && is_hex(input[i + 3])
+        {
             out.push(x2c(input[i + 2], input[i + 3]));
             i += 4;
         } else if is_odigit(c) {
-            let n = input[i + 1..].iter().take(3).take_while(|&&b| is_odigit(b)).count();
+            let n = input[i + 1..]
+                .iter()
+                .take(3)
+                .take_while(|&&b| is_odigit(b))
+                .count();
             let value = input[i + 1..i + 1 + n]
                 .iter()
                 .fold(0u32, |acc, &d| acc * 8 + u32::from(d - b'0'));

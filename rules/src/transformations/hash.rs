@@ -29,8 +29,14 @@ mod tests {
         check(
             Md5,
             &[
-                (b"", b"\xd4\x1d\x8c\xd9\x8f\x00\xb2\x04\xe9\x80\x09\x98\xec\xf8\x42\x7e"),
-                (b"abc", b"\x90\x01\x50\x98\x3c\xd2\x4f\xb0\xd6\x96\x3f\x7d\x28\xe1\x7f\x72"),
+                (
+                    b"",
+                    b"\xd4\x1d\x8c\xd9\x8f\x00\xb2\x04\xe9\x80\x09\x98\xec\xf8\x42\x7e",
+                ),
+                (
+                    b"abc",
+                    b"\x90\x01\x50\x98\x3c\xd2\x4f\xb0\xd6\x96\x3f\x7d\x28\xe1\x7f\x72",
+                ),
             ],
         );
         check(
@@ -44,6 +50,15 @@ mod tests {
 
     #[test]
     fn length_table() {
-        check(Length, &[(b"", b"0"), (b"1", b"1"), (b"abc", b"3"), (b"\x00\x00", b"2"), (&[b'x'; 1234], b"1234")]);
+        check(
+            Length,
+            &[
+                (b"", b"0"),
+                (b"1", b"1"),
+                (b"abc", b"3"),
+                (b"\x00\x00", b"2"),
+                (&[b'x'; 1234], b"1234"),
+            ],
+        );
     }
 }

@@ -34,7 +34,11 @@ pub(super) fn html_entity_decode(input: &[u8]) -> Cow<'_, [u8]> {
             Entity::Decoded { byte, next } => {
                 out.push(byte);
                 // Consume the optional terminating semicolon.
-                i = if input.get(next) == Some(&b';') { next + 1 } else { next };
+                i = if input.get(next) == Some(&b';') {
+                    next + 1
+                } else {
+                    next
+                };
             }
             Entity::Literal(n) => {
                 out.extend_from_slice(&input[i..i + n]);
@@ -74,15 +78,27 @@ fn entity(input: &[u8], amp: usize) -> Entity {
         };
         let digits = input[start..]
             .iter()
-            .take_while(|b| if radix == 16 { b.is_ascii_hexdigit() } else { b.is_ascii_digit() })
+            .take_while(|b| {
+                if radix == 16 {
+                    b.is_ascii_hexdigit()
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
             .count();
         if digits == 0 {
             return Entity::Literal(prefix);
         }
         let end = start + digits;
-        Entity::Decoded { byte: strtol_low_byte(&input[start..end], radix), next: end }
+        Entity::Decoded {
+            byte: strtol_low_byte(&input[start..end], radix),
+            next: end,
+        }
     } else {
-        let name_len = input[j..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+        let name_len = input[j..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
         if name_len == 0 {
             return Entity::Literal(1);
         }
@@ -100,7 +116,10 @@ fn entity(input: &[u8], amp: usize) -> Entity {
         } else {
             return Entity::Literal(1 + name_len);
         };
-        Entity::Decoded { byte, next: j + name_len }
+        Entity::Decoded {
+            byte,
+            next: j + name_len,
+        }
     }
 }
 
@@ -110,7 +129,10 @@ fn strtol_low_byte(digits: &[u8], radix: u32) -> u8 {
     let mut value: u64 = 0;
     for &d in digits {
         let v = u64::from(super::hex_val(d));
-        match value.checked_mul(u64::from(radix)).and_then(|x| x.checked_add(v)) {
+        match value
+            .checked_mul(u64::from(radix))
+            .and_then(|x| x.checked_add(v))
+        {
             Some(x) if x <= i64::MAX as u64 => value = x,
             _ => return 0xff,
         }

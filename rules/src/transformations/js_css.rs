@@ -42,13 +42,18 @@ pub(super) fn js_decode(input: &[u8]) -> Cow<'_, [u8]> {
             let low = x2c(input[i + 4], input[i + 5]);
             out.push(fold_full_width(low, input[i + 2], input[i + 3]));
             i += 6;
-        } else if next == Some(b'x') && i + 3 < len && is_hex(input[i + 2]) && is_hex(input[i + 3]) {
+        } else if next == Some(b'x') && i + 3 < len && is_hex(input[i + 2]) && is_hex(input[i + 3])
+        {
             out.push(x2c(input[i + 2], input[i + 3]));
             i += 4;
         } else if let Some(c) = next.filter(|&c| is_odigit(c)) {
             // Up to three octal digits; a leading digit above 3 allows two.
             let max = if c > b'3' { 2 } else { 3 };
-            let n = input[i + 1..].iter().take(max).take_while(|&&b| is_odigit(b)).count();
+            let n = input[i + 1..]
+                .iter()
+                .take(max)
+                .take_while(|&&b| is_odigit(b))
+                .count();
             let value = input[i + 1..i + 1 + n]
                 .iter()
                 .fold(0u32, |acc, &d| acc * 8 + u32::from(d - b'0'));
@@ -83,7 +88,11 @@ pub(super) fn css_decode(input: &[u8]) -> Cow<'_, [u8]> {
         None => input,
     };
     let Some(first) = memchr(b'\\', data) else {
-        return if data.len() == input.len() { Cow::Borrowed(input) } else { Cow::Owned(data.to_vec()) };
+        return if data.len() == input.len() {
+            Cow::Borrowed(input)
+        } else {
+            Cow::Owned(data.to_vec())
+        };
     };
     let orig = input;
     let input = data;
@@ -102,7 +111,11 @@ pub(super) fn css_decode(input: &[u8]) -> Cow<'_, [u8]> {
             // Trailing backslash: continuation to nothing.
             break;
         }
-        let j = input[i..].iter().take(6).take_while(|&&b| is_hex(b)).count();
+        let j = input[i..]
+            .iter()
+            .take(6)
+            .take_while(|&&b| is_hex(b))
+            .count();
         if j > 0 {
             let digits = &input[i..i + j];
             let byte = if j == 1 {
@@ -116,7 +129,11 @@ pub(super) fn css_decode(input: &[u8]) -> Cow<'_, [u8]> {
                 6 => digits[0] == b'0' && digits[1] == b'0',
                 _ => false,
             };
-            let byte = if full_width_check { fold_full_width(byte, digits[j - 4], digits[j - 3]) } else { byte };
+            let byte = if full_width_check {
+                fold_full_width(byte, digits[j - 4], digits[j - 3])
+            } else {
+                byte
+            };
             if byte == 0 {
                 break;
             }

@@ -316,7 +316,9 @@ fn loose_digit(b: u8) -> u8 {
 /// valid digits).
 #[inline]
 fn x2c(hi: u8, lo: u8) -> u8 {
-    loose_digit(hi).wrapping_mul(16).wrapping_add(loose_digit(lo))
+    loose_digit(hi)
+        .wrapping_mul(16)
+        .wrapping_add(loose_digit(lo))
 }
 
 /// C `isspace` in the "C" locale: space, \t, \n, \v, \f, \r.

@@ -15,14 +15,80 @@ use memchr::{memchr, memchr2};
 
 pub(super) fn normalize(input: &[u8], win: bool) -> Cow<'_, [u8]> {
     // Without any separator or dot there is nothing to normalise.
-    let has_sep = if win { memchr2(b'/', b'\\', input).is_some() } else { memchr(b'/', input).is_some() };
-    if input.is_empty() || (!has_sep && memchr(b'.', input).is_none()) {
+    let has_sep = if win {
+        memchr2(b'/', b'\\', input).is_some()
+    } else {
+        memchr(b'/', input).is_some()
+    };
+    if input.is_empty() || (!has_sep && memchr(b'.', input).is_none()) || already_normal(input, win)
+    {
         return Cow::Borrowed(input);
     }
-    let mut buf = input.to_vec();
+    let mut buf = Lazy {
+        data: Cow::Borrowed(input),
+    };
     let len = normalize_in_place(&mut buf, win);
-    buf.truncate(len);
-    super::owned_if_changed(input, buf)
+    match buf.data {
+        Cow::Borrowed(b) if len == b.len() => Cow::Borrowed(b),
+        Cow::Borrowed(b) => Cow::Owned(b[..len].to_vec()),
+        Cow::Owned(mut v) => {
+            v.truncate(len);
+            super::owned_if_changed(input, v)
+        }
+    }
+}
+
+/// A conservative test for input the pass would copy unchanged: no
+/// backslash (Windows form), no empty segment except a leading one (absolute
+/// path) or a trailing one (trailing slash), and no segment ending in `.`
+/// (the pass treats any segment ending in `..` as a back-reference, and one
+/// that is `.` as a self-reference). Typical values (e-mail addresses, user
+/// agents, plain words) pass it and skip the pass entirely.
+fn already_normal(input: &[u8], win: bool) -> bool {
+    if win && memchr(b'\\', input).is_some() {
+        return false;
+    }
+    let n = input.len();
+    let mut start = 0;
+    loop {
+        let end = memchr(b'/', &input[start..]).map_or(n, |p| start + p);
+        let segment = &input[start..end];
+        if segment.is_empty() {
+            let leading = start == 0 && end < n;
+            let trailing = end == n && start > 0;
+            if !(leading || trailing) {
+                return false;
+            }
+        } else if segment.last() == Some(&b'.') {
+            return false;
+        }
+        if end == n {
+            return true;
+        }
+        start = end + 1;
+    }
+}
+
+/// The working buffer: it borrows the input until the first write that
+/// actually changes a byte, so paths that are already normal cost no copy.
+struct Lazy<'a> {
+    data: Cow<'a, [u8]>,
+}
+
+impl Lazy<'_> {
+    fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    fn at(&self, i: isize) -> u8 {
+        self.data[i as usize]
+    }
+
+    fn set(&mut self, i: isize, b: u8) {
+        if self.data[i as usize] != b {
+            self.data.to_mut()[i as usize] = b;
+        }
+    }
 }
 
 /// Normalises `buf` in place and returns the new length. `buf` is not empty.
@@ -31,12 +97,11 @@ pub(super) fn normalize(input: &[u8], win: bool) -> Cow<'_, [u8]> {
 /// move back over already written output when a segment is removed. Indices
 /// are signed because removing `..` steps `dst` back by three before checking
 /// whether it went past the start.
-fn normalize_in_place(buf: &mut [u8], win: bool) -> usize {
+fn normalize_in_place(buf: &mut Lazy<'_>, win: bool) -> usize {
     let is_sep = |b: u8| b == b'/' || (win && b == b'\\');
     let end = buf.len() as isize - 1;
-    let relative = !is_sep(buf[0]);
-    let trailing = is_sep(buf[end as usize]);
-    let at = |buf: &[u8], i: isize| buf[i as usize];
+    let relative = !is_sep(buf.at(0));
+    let trailing = is_sep(buf.at(end));
 
     let mut src: isize = 0;
     let mut dst: isize = 0;
@@ -45,11 +110,11 @@ fn normalize_in_place(buf: &mut [u8], win: bool) -> usize {
 
     while !done && src <= end && dst <= end {
         if win {
-            if at(buf, src) == b'\\' {
-                buf[src as usize] = b'/';
+            if buf.at(src) == b'\\' {
+                buf.set(src, b'/');
             }
-            if src < end && at(buf, src + 1) == b'\\' {
-                buf[(src + 1) as usize] = b'/';
+            if src < end && buf.at(src + 1) == b'\\' {
+                buf.set(src + 1, b'/');
             }
         }
 
@@ -59,12 +124,12 @@ fn normalize_in_place(buf: &mut [u8], win: bool) -> usize {
             done = true;
             true
         } else {
-            at(buf, src + 1) == b'/'
+            buf.at(src + 1) == b'/'
         };
 
-        if at_segment_end && !(src != end && at(buf, src) == b'/') {
-            if at(buf, src) == b'.' {
-                if dst > 0 && at(buf, dst - 1) == b'.' {
+        if at_segment_end && !(src != end && buf.at(src) == b'/') {
+            if buf.at(src) == b'.' {
+                if dst > 0 && buf.at(dst - 1) == b'.' {
                     // A back-reference "..".
                     if relative && (hitroot || dst - 2 <= 0) {
                         // Nothing to remove: keep it as it is.
@@ -72,7 +137,7 @@ fn normalize_in_place(buf: &mut [u8], win: bool) -> usize {
                     } else {
                         // Remove ".." and the segment before it.
                         dst -= 3;
-                        while dst > 0 && at(buf, dst) != b'/' {
+                        while dst > 0 && buf.at(dst) != b'/' {
                             dst -= 1;
                         }
                         if dst <= 0 {
@@ -95,7 +160,7 @@ fn normalize_in_place(buf: &mut [u8], win: bool) -> usize {
                         continue;
                     }
                     src += 1;
-                } else if at(buf, dst - 1) == b'/' {
+                } else if buf.at(dst - 1) == b'/' {
                     // Self-reference "/.".
                     if done {
                         continue;
@@ -110,8 +175,8 @@ fn normalize_in_place(buf: &mut [u8], win: bool) -> usize {
         }
 
         // Copy one byte, collapsing a run of separators onto its last one.
-        if at(buf, src) == b'/' {
-            while src < end && is_sep(at(buf, src + 1)) {
+        if buf.at(src) == b'/' {
+            while src < end && is_sep(buf.at(src + 1)) {
                 src += 1;
             }
             // A relative path does not start with the separator.
@@ -120,13 +185,14 @@ fn normalize_in_place(buf: &mut [u8], win: bool) -> usize {
                 continue;
             }
         }
-        buf[dst as usize] = buf[src as usize];
+        let b = buf.at(src);
+        buf.set(dst, b);
         dst += 1;
         src += 1;
     }
 
     // No trailing slash in the output unless the input had one.
-    if !trailing && dst > 0 && at(buf, dst - 1) == b'/' {
+    if !trailing && dst > 0 && buf.at(dst - 1) == b'/' {
         dst -= 1;
     }
     dst as usize
@@ -174,6 +240,40 @@ mod tests {
                 (b"a\\..\\b", b"a\\..\\b"),
             ],
         );
+    }
+
+    /// The shortcut must only ever claim "unchanged" when the full pass
+    /// agrees.
+    #[test]
+    fn already_normal_agrees_with_the_pass() {
+        let pieces: &[&[u8]] = &[b"/", b"//", b".", b"..", b"a", b"b.", b"\\", b"x.y", b"..."];
+        let mut stack: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut checked = 0;
+        while let Some(s) = stack.pop() {
+            for win in [false, true] {
+                if !s.is_empty() && super::already_normal(&s, win) {
+                    let mut buf = super::Lazy {
+                        data: std::borrow::Cow::Borrowed(&s[..]),
+                    };
+                    let len = super::normalize_in_place(&mut buf, win);
+                    assert_eq!(
+                        &buf.data[..len],
+                        &s[..],
+                        "{:?} win={win}",
+                        String::from_utf8_lossy(&s)
+                    );
+                    checked += 1;
+                }
+            }
+            if s.len() < 9 {
+                for p in pieces {
+                    let mut t = s.clone();
+                    t.extend_from_slice(p);
+                    stack.push(t);
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
     }
 
     #[test]

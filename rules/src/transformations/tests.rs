@@ -46,9 +46,18 @@ fn dump(t: Transformation, table: &[(&[u8], &[u8])]) {
     };
     let mut text = String::new();
     for (i, o) in table {
-        text.push_str(&format!("{}\t{}\t{}\n", t.name(), hex::encode(i), hex::encode(o)));
+        text.push_str(&format!(
+            "{}\t{}\t{}\n",
+            t.name(),
+            hex::encode(i),
+            hex::encode(o)
+        ));
     }
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("open dump file");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("open dump file");
     f.write_all(text.as_bytes()).expect("write dump file");
 }
 
@@ -56,8 +65,14 @@ fn dump(t: Transformation, table: &[(&[u8], &[u8])]) {
 fn names_round_trip_and_aliases() {
     for &t in ALL {
         assert_eq!(Transformation::from_name(t.name()), Some(t));
-        assert_eq!(Transformation::from_name(&t.name().to_ascii_uppercase()), Some(t));
-        assert_eq!(Transformation::from_name(&t.name().to_ascii_lowercase()), Some(t));
+        assert_eq!(
+            Transformation::from_name(&t.name().to_ascii_uppercase()),
+            Some(t)
+        );
+        assert_eq!(
+            Transformation::from_name(&t.name().to_ascii_lowercase()),
+            Some(t)
+        );
     }
     assert_eq!(ALL.len(), 35);
     let aliases = [
@@ -73,7 +88,17 @@ fn names_round_trip_and_aliases() {
     for (name, t) in aliases {
         assert_eq!(Transformation::from_name(name), Some(t), "{name}");
     }
-    for bad in ["none", "None", "", "lower", "urldecodeuni2", "md", "sha256", "x".repeat(100).as_str(), "é"] {
+    for bad in [
+        "none",
+        "None",
+        "",
+        "lower",
+        "urldecodeuni2",
+        "md",
+        "sha256",
+        "x".repeat(100).as_str(),
+        "é",
+    ] {
         assert_eq!(Transformation::from_name(bad), None, "{bad}");
     }
 }
@@ -96,12 +121,69 @@ impl Rng {
 /// Byte strings built from the fragments the decoders look for, plus noise.
 fn adversarial(rng: &mut Rng) -> Vec<u8> {
     const PIECES: &[&[u8]] = &[
-        b"%", b"%u", b"%U", b"%u00", b"%uff", b"%2", b"%41", b"+", b"\\", b"\\u", b"\\x", b"\\0",
-        b"\\377", b"\\\n", b"&", b"&#", b"&#x", b"&#X", b";", b"&lt", b"&nbsp", b"/", b"//", b"/./",
-        b"/../", b"..", b".", b"\\..\\", b"/*", b"*/", b"<!--", b"-->", b"--", b"#", b"0x", b"0X",
-        b"ff", b"FF", b"41", b"9", b"=", b"==", b" ", b"\t", b"\r\n", b"\n", b"\x00", b"\xa0",
-        b"\xc3", b"\xa9", b"\xe2\x82", b"\xf0\x9f", b"\xf5", b"\xff", b"\x80", b"^", b"\"", b"'",
-        b",", b"(", b"a", b"Z", b"YWJj",
+        b"%",
+        b"%u",
+        b"%U",
+        b"%u00",
+        b"%uff",
+        b"%2",
+        b"%41",
+        b"+",
+        b"\\",
+        b"\\u",
+        b"\\x",
+        b"\\0",
+        b"\\377",
+        b"\\\n",
+        b"&",
+        b"&#",
+        b"&#x",
+        b"&#X",
+        b";",
+        b"&lt",
+        b"&nbsp",
+        b"/",
+        b"//",
+        b"/./",
+        b"/../",
+        b"..",
+        b".",
+        b"\\..\\",
+        b"/*",
+        b"*/",
+        b"<!--",
+        b"-->",
+        b"--",
+        b"#",
+        b"0x",
+        b"0X",
+        b"ff",
+        b"FF",
+        b"41",
+        b"9",
+        b"=",
+        b"==",
+        b" ",
+        b"\t",
+        b"\r\n",
+        b"\n",
+        b"\x00",
+        b"\xa0",
+        b"\xc3",
+        b"\xa9",
+        b"\xe2\x82",
+        b"\xf0\x9f",
+        b"\xf5",
+        b"\xff",
+        b"\x80",
+        b"^",
+        b"\"",
+        b"'",
+        b",",
+        b"(",
+        b"a",
+        b"Z",
+        b"YWJj",
     ];
     let mut v = Vec::new();
     for _ in 0..rng.below(24) {
@@ -120,7 +202,9 @@ fn no_panic_on_random_and_adversarial_input() {
     let mut inputs: Vec<Vec<u8>> = vec![Vec::new()];
     // Every single byte and every pair of interesting bytes.
     inputs.extend((0..=255u8).map(|b| vec![b]));
-    for a in [b'%', b'\\', b'&', b'/', b'.', b'*', b'-', b'0', b'=', 0, 0xc3, 0xf0] {
+    for a in [
+        b'%', b'\\', b'&', b'/', b'.', b'*', b'-', b'0', b'=', 0, 0xc3, 0xf0,
+    ] {
         inputs.extend((0..=255u8).map(|b| vec![a, b]));
     }
     for _ in 0..3000 {
@@ -153,7 +237,14 @@ fn no_panic_on_random_and_adversarial_input() {
 /// Chained transformations compose as plain function application.
 #[test]
 fn chains_compose() {
-    let chain = ["urlDecodeUni", "htmlEntityDecode", "jsDecode", "cssDecode", "lowercase", "removeNulls"];
+    let chain = [
+        "urlDecodeUni",
+        "htmlEntityDecode",
+        "jsDecode",
+        "cssDecode",
+        "lowercase",
+        "removeNulls",
+    ];
     let mut v: Vec<u8> = b"%26lt%3B%5Cu0053cript%26gt;\\\\41%00".to_vec();
     for name in chain {
         let t = Transformation::from_name(name).expect(name);
@@ -171,14 +262,16 @@ fn differential_against_recorded_libmodsecurity() {
     let mut total = 0;
     for (n, line) in text.lines().enumerate() {
         let mut parts = line.split('\t');
-        let (Some(names), Some(input), Some(output)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(names), Some(input), Some(output)) = (parts.next(), parts.next(), parts.next())
+        else {
             panic!("{path}:{}: malformed line", n + 1);
         };
         let input = hex::decode(input).expect("input hex");
         let expected = hex::decode(output).expect("output hex");
         let mut v = input.clone();
         for name in names.split(',') {
-            let t = Transformation::from_name(name).unwrap_or_else(|| panic!("{path}:{}: unknown {name}", n + 1));
+            let t = Transformation::from_name(name)
+                .unwrap_or_else(|| panic!("{path}:{}: unknown {name}", n + 1));
             v = t.apply(&v).into_owned();
         }
         total += 1;
@@ -194,5 +287,68 @@ fn differential_against_recorded_libmodsecurity() {
         }
     }
     assert!(total > 0, "no cases in {path}");
-    assert!(failures.is_empty(), "{} of {total} differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {total} differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Every `t:` name used by the CRS rules resolves (CRS is read at test time
+/// from `PALISADE_CRS_DIR` or the shared checkout beside the repository).
+#[test]
+fn every_crs_transformation_name_resolves() {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let candidates = [
+        std::env::var_os("PALISADE_CRS_DIR").map(std::path::PathBuf::from),
+        Some(manifest.join("../../shared/crs/v4.28.0")),
+        Some(manifest.join("../shared/crs/v4.28.0")),
+    ];
+    let Some(dir) = candidates
+        .into_iter()
+        .flatten()
+        .find(|d| d.join("rules").is_dir())
+    else {
+        eprintln!("CRS checkout not found; skipping");
+        return;
+    };
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir.join("rules")).expect("read CRS rules dir") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("conf") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read CRS file");
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with('#') {
+                continue;
+            }
+            let mut rest = line;
+            while let Some(pos) = rest.find("t:") {
+                let before = rest[..pos].chars().last();
+                let name: String = rest[pos + 2..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect();
+                rest = &rest[pos + 2..];
+                // Only action-list items: `t:` after a quote, comma or space.
+                if !matches!(before, None | Some('"' | ',' | ' ' | '\'')) || name.is_empty() {
+                    continue;
+                }
+                seen += 1;
+                assert!(
+                    name.eq_ignore_ascii_case("none") || Transformation::from_name(&name).is_some(),
+                    "{}:{}: unknown transformation t:{name}",
+                    path.display(),
+                    n + 1
+                );
+            }
+        }
+    }
+    assert!(
+        seen > 100,
+        "found only {seen} t: actions under {}",
+        dir.display()
+    );
 }

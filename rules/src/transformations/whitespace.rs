@@ -110,8 +110,34 @@ mod tests {
 
     #[test]
     fn trim_tables() {
-        check(Trim, &[(b"", b""), (b"abc", b"abc"), (b" \t abc \r\n", b"abc"), (b"   ", b""), (b"\xa0a\xa0", b"\xa0a\xa0"), (b" a b ", b"a b")]);
-        check(TrimLeft, &[(b"", b""), (b"abc ", b"abc "), (b" \t abc \r\n", b"abc \r\n"), (b"   ", b"")]);
-        check(TrimRight, &[(b"", b""), (b" abc", b" abc"), (b" \t abc \r\n", b" \t abc"), (b"   ", b"")]);
+        check(
+            Trim,
+            &[
+                (b"", b""),
+                (b"abc", b"abc"),
+                (b" \t abc \r\n", b"abc"),
+                (b"   ", b""),
+                (b"\xa0a\xa0", b"\xa0a\xa0"),
+                (b" a b ", b"a b"),
+            ],
+        );
+        check(
+            TrimLeft,
+            &[
+                (b"", b""),
+                (b"abc ", b"abc "),
+                (b" \t abc \r\n", b"abc \r\n"),
+                (b"   ", b""),
+            ],
+        );
+        check(
+            TrimRight,
+            &[
+                (b"", b""),
+                (b" abc", b" abc"),
+                (b" \t abc \r\n", b" \t abc"),
+                (b"   ", b""),
+            ],
+        );
     }
 }
