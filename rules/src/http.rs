@@ -148,7 +148,14 @@ impl ErrorKind {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at byte {}: {} (status {})", self.kind.describe(), self.offset, self.detail, self.kind.status())
+        write!(
+            f,
+            "{} at byte {}: {} (status {})",
+            self.kind.describe(),
+            self.offset,
+            self.detail,
+            self.kind.status()
+        )
     }
 }
 
@@ -162,7 +169,10 @@ impl HttpRequest {
 
     /// The first header of that name (ASCII case-insensitive).
     pub fn header(&self, name: &[u8]) -> Option<&[u8]> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
     }
 
     /// The headers as the front-end passes them on: repeated names merged
@@ -187,7 +197,11 @@ impl HttpRequest {
 }
 
 fn err(offset: usize, kind: ErrorKind, detail: impl Into<String>) -> ParseError {
-    ParseError { offset, kind, detail: detail.into() }
+    ParseError {
+        offset,
+        kind,
+        detail: detail.into(),
+    }
 }
 
 /// RFC 9110 `tchar`.
@@ -201,7 +215,12 @@ fn is_token(s: &[u8]) -> bool {
 
 /// Finds the line starting at `start`: returns (line without its CRLF/LF,
 /// offset after the line end). `max` bounds the line length.
-fn read_line(raw: &[u8], start: usize, max: usize, too_long: ErrorKind) -> Result<(&[u8], usize), ParseError> {
+fn read_line(
+    raw: &[u8],
+    start: usize,
+    max: usize,
+    too_long: ErrorKind,
+) -> Result<(&[u8], usize), ParseError> {
     let rest = raw.get(start..).unwrap_or(&[]);
     match memchr::memchr(b'\n', rest) {
         Some(nl) => {
@@ -210,14 +229,24 @@ fn read_line(raw: &[u8], start: usize, max: usize, too_long: ErrorKind) -> Resul
                 line = head;
             }
             if line.len() > max {
-                return Err(err(start + max, too_long, format!("line of {} bytes exceeds the limit of {max}", line.len())));
+                return Err(err(
+                    start + max,
+                    too_long,
+                    format!("line of {} bytes exceeds the limit of {max}", line.len()),
+                ));
             }
             Ok((line, start + nl + 1))
         }
-        None if rest.len() > max => {
-            Err(err(start + max, too_long, format!("line exceeds the limit of {max} bytes")))
-        }
-        None => Err(err(raw.len(), ErrorKind::Incomplete, "input ends inside a line")),
+        None if rest.len() > max => Err(err(
+            start + max,
+            too_long,
+            format!("line exceeds the limit of {max} bytes"),
+        )),
+        None => Err(err(
+            raw.len(),
+            ErrorKind::Incomplete,
+            "input ends inside a line",
+        )),
     }
 }
 
@@ -248,7 +277,11 @@ pub fn parse_request(raw: &[u8]) -> Result<HttpRequest, ParseError> {
     pos = after_line;
 
     if let Some(i) = line.iter().position(|&b| b == b'\r') {
-        return Err(err(line_start + i, ErrorKind::RequestLine, "bare CR in request line"));
+        return Err(err(
+            line_start + i,
+            ErrorKind::RequestLine,
+            "bare CR in request line",
+        ));
     }
     let parts: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
     let (method, target, version) = match parts.as_slice() {
@@ -258,13 +291,20 @@ pub fn parse_request(raw: &[u8]) -> Result<HttpRequest, ParseError> {
             return Err(err(
                 line_start,
                 ErrorKind::RequestLine,
-                format!("expected `METHOD SP target SP version`, found {} space-separated parts", parts.len()),
+                format!(
+                    "expected `METHOD SP target SP version`, found {} space-separated parts",
+                    parts.len()
+                ),
             ))
         }
     };
     if !is_token(method) {
         let at = method.iter().position(|&b| !is_tchar(b)).unwrap_or(0);
-        return Err(err(line_start + at, ErrorKind::Method, "method is not a token"));
+        return Err(err(
+            line_start + at,
+            ErrorKind::Method,
+            "method is not a token",
+        ));
     }
     let target_start = line_start + method.len() + 1;
     check_target(method, target, target_start)?;
@@ -272,7 +312,11 @@ pub fn parse_request(raw: &[u8]) -> Result<HttpRequest, ParseError> {
     if version.is_empty() {
         // HTTP/0.9 simple request: nothing but the line is read.
         if method != b"GET" {
-            return Err(err(line_start, ErrorKind::Method, "HTTP/0.9 requests allow only GET"));
+            return Err(err(
+                line_start,
+                ErrorKind::Method,
+                "HTTP/0.9 requests allow only GET",
+            ));
         }
         return Ok(HttpRequest {
             method: method.to_vec(),
@@ -285,10 +329,19 @@ pub fn parse_request(raw: &[u8]) -> Result<HttpRequest, ParseError> {
         });
     }
     let version_start = target_start + target.len() + 1;
-    let (major, minor) = parse_version(version)
-        .ok_or_else(|| err(version_start, ErrorKind::Version, "expected HTTP/<digit>.<digit>"))?;
+    let (major, minor) = parse_version(version).ok_or_else(|| {
+        err(
+            version_start,
+            ErrorKind::Version,
+            "expected HTTP/<digit>.<digit>",
+        )
+    })?;
     if major == 0 {
-        return Err(err(version_start, ErrorKind::Version, "HTTP/0.x cannot be written out on a request line"));
+        return Err(err(
+            version_start,
+            ErrorKind::Version,
+            "HTTP/0.x cannot be written out on a request line",
+        ));
     }
 
     let mut headers: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
@@ -300,7 +353,11 @@ pub fn parse_request(raw: &[u8]) -> Result<HttpRequest, ParseError> {
             break;
         }
         if headers.len() >= MAX_HEADERS {
-            return Err(err(header_start, ErrorKind::TooManyHeaders, format!("more than {MAX_HEADERS} header lines")));
+            return Err(err(
+                header_start,
+                ErrorKind::TooManyHeaders,
+                format!("more than {MAX_HEADERS} header lines"),
+            ));
         }
         headers.push(parse_header_line(hline, header_start)?);
     }
@@ -310,9 +367,19 @@ pub fn parse_request(raw: &[u8]) -> Result<HttpRequest, ParseError> {
     let (body, consumed) = match framing {
         Framing::NoBody => (Vec::new(), pos),
         Framing::ContentLength(n) => {
-            let end = pos.checked_add(n).filter(|&e| e <= raw.len()).ok_or_else(|| {
-                err(raw.len(), ErrorKind::Incomplete, format!("Content-Length announces {n} bytes, {} present", raw.len() - pos))
-            })?;
+            let end = pos
+                .checked_add(n)
+                .filter(|&e| e <= raw.len())
+                .ok_or_else(|| {
+                    err(
+                        raw.len(),
+                        ErrorKind::Incomplete,
+                        format!(
+                            "Content-Length announces {n} bytes, {} present",
+                            raw.len() - pos
+                        ),
+                    )
+                })?;
             (raw[pos..end].to_vec(), end)
         }
         Framing::Chunked => decode_chunked(raw, pos)?,
@@ -330,7 +397,9 @@ pub fn parse_request(raw: &[u8]) -> Result<HttpRequest, ParseError> {
 
 fn parse_version(v: &[u8]) -> Option<(u8, u8)> {
     match v {
-        [b'H', b'T', b'T', b'P', b'/', maj, b'.', min] if maj.is_ascii_digit() && min.is_ascii_digit() => {
+        [b'H', b'T', b'T', b'P', b'/', maj, b'.', min]
+            if maj.is_ascii_digit() && min.is_ascii_digit() =>
+        {
             Some((maj - b'0', min - b'0'))
         }
         _ => None,
@@ -342,54 +411,86 @@ fn check_target(method: &[u8], target: &[u8], start: usize) -> Result<(), ParseE
         return Err(err(start, ErrorKind::Target, "empty request target"));
     }
     if let Some(i) = target.iter().position(|&b| b < 0x20 || b == 0x7f) {
-        return Err(err(start + i, ErrorKind::Target, "control byte in request target"));
+        return Err(err(
+            start + i,
+            ErrorKind::Target,
+            "control byte in request target",
+        ));
     }
     if let Some(i) = target.iter().position(|&b| b == b'#') {
-        return Err(err(start + i, ErrorKind::Target, "fragment in request target"));
+        return Err(err(
+            start + i,
+            ErrorKind::Target,
+            "fragment in request target",
+        ));
     }
     if method == b"CONNECT" {
         return if is_authority_form(target) {
             Ok(())
         } else {
-            Err(err(start, ErrorKind::Target, "CONNECT needs a host:port target"))
+            Err(err(
+                start,
+                ErrorKind::Target,
+                "CONNECT needs a host:port target",
+            ))
         };
     }
     if target == b"*" {
         return if method == b"OPTIONS" {
             Ok(())
         } else {
-            Err(err(start, ErrorKind::Target, "`*` is only valid with OPTIONS"))
+            Err(err(
+                start,
+                ErrorKind::Target,
+                "`*` is only valid with OPTIONS",
+            ))
         };
     }
     if target.first() == Some(&b'/') || has_scheme(target) {
         Ok(())
     } else {
-        Err(err(start, ErrorKind::Target, "target is neither origin-form nor absolute-form"))
+        Err(err(
+            start,
+            ErrorKind::Target,
+            "target is neither origin-form nor absolute-form",
+        ))
     }
 }
 
 /// `scheme ":"` with scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
 fn has_scheme(t: &[u8]) -> bool {
-    let Some(colon) = t.iter().position(|&b| b == b':') else { return false };
+    let Some(colon) = t.iter().position(|&b| b == b':') else {
+        return false;
+    };
     let scheme = &t[..colon];
     matches!(scheme.first(), Some(b) if b.is_ascii_alphabetic())
-        && scheme.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
+        && scheme
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
 }
 
 /// `host:port` with a non-empty host (no `/`) and a numeric port.
 fn is_authority_form(t: &[u8]) -> bool {
-    let Some(colon) = t.iter().rposition(|&b| b == b':') else { return false };
+    let Some(colon) = t.iter().rposition(|&b| b == b':') else {
+        return false;
+    };
     let (host, port) = (&t[..colon], &t[colon + 1..]);
     !host.is_empty() && !host.contains(&b'/') && valid_port(port) && !port.is_empty()
 }
 
 fn valid_port(p: &[u8]) -> bool {
-    p.len() <= 5 && p.iter().all(u8::is_ascii_digit) && p.iter().fold(0u32, |a, &d| a * 10 + u32::from(d - b'0')) <= 65535
+    p.len() <= 5
+        && p.iter().all(u8::is_ascii_digit)
+        && p.iter().fold(0u32, |a, &d| a * 10 + u32::from(d - b'0')) <= 65535
 }
 
 fn parse_header_line(line: &[u8], start: usize) -> Result<(Vec<u8>, Vec<u8>), ParseError> {
     if matches!(line.first(), Some(b' ' | b'\t')) {
-        return Err(err(start, ErrorKind::Header, "folded header line (obs-fold)"));
+        return Err(err(
+            start,
+            ErrorKind::Header,
+            "folded header line (obs-fold)",
+        ));
     }
     let colon = line
         .iter()
@@ -400,11 +501,18 @@ fn parse_header_line(line: &[u8], start: usize) -> Result<(Vec<u8>, Vec<u8>), Pa
         return Err(err(start, ErrorKind::Header, "empty header name"));
     }
     if let Some(i) = name.iter().position(|&b| !is_tchar(b)) {
-        return Err(err(start + i, ErrorKind::Header, "header name is not a token"));
+        return Err(err(
+            start + i,
+            ErrorKind::Header,
+            "header name is not a token",
+        ));
     }
     let value_start = start + colon + 1;
     let raw_value = &line[colon + 1..];
-    if let Some(i) = raw_value.iter().position(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+    if let Some(i) = raw_value
+        .iter()
+        .position(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+    {
         let what = match raw_value[i] {
             b'\r' => "bare CR in header value",
             0 => "NUL in header value",
@@ -415,16 +523,35 @@ fn parse_header_line(line: &[u8], start: usize) -> Result<(Vec<u8>, Vec<u8>), Pa
     Ok((name.to_vec(), trim_blanks(raw_value).to_vec()))
 }
 
-fn check_host(headers: &[(Vec<u8>, Vec<u8>)], version: (u8, u8), line_start: usize) -> Result<(), ParseError> {
-    let hosts: Vec<&[u8]> =
-        headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(b"host")).map(|(_, v)| v.as_slice()).collect();
+fn check_host(
+    headers: &[(Vec<u8>, Vec<u8>)],
+    version: (u8, u8),
+    line_start: usize,
+) -> Result<(), ParseError> {
+    let hosts: Vec<&[u8]> = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(b"host"))
+        .map(|(_, v)| v.as_slice())
+        .collect();
     let needs_host = version >= (1, 1);
     match hosts.as_slice() {
-        [] if needs_host => Err(err(line_start, ErrorKind::Host, "HTTP/1.1 request without Host")),
+        [] if needs_host => Err(err(
+            line_start,
+            ErrorKind::Host,
+            "HTTP/1.1 request without Host",
+        )),
         [] => Ok(()),
-        [h] if h.is_empty() && needs_host => Err(err(line_start, ErrorKind::Host, "empty Host in an HTTP/1.1 request")),
+        [h] if h.is_empty() && needs_host => Err(err(
+            line_start,
+            ErrorKind::Host,
+            "empty Host in an HTTP/1.1 request",
+        )),
         [h] if h.is_empty() || valid_host(h) => Ok(()),
-        [_] => Err(err(line_start, ErrorKind::Host, "Host is not a valid name[:port]")),
+        [_] => Err(err(
+            line_start,
+            ErrorKind::Host,
+            "Host is not a valid name[:port]",
+        )),
         _ => Err(err(line_start, ErrorKind::Host, "several Host headers")),
     }
 }
@@ -432,9 +559,14 @@ fn check_host(headers: &[(Vec<u8>, Vec<u8>)], version: (u8, u8), line_start: usi
 /// `name[:port]` (letters, digits, `-`, `_`, `.`) or `[v6-literal][:port]`.
 fn valid_host(h: &[u8]) -> bool {
     if let Some(rest) = h.strip_prefix(b"[") {
-        let Some(close) = rest.iter().position(|&b| b == b']') else { return false };
+        let Some(close) = rest.iter().position(|&b| b == b']') else {
+            return false;
+        };
         let (lit, after) = (&rest[..close], &rest[close + 1..]);
-        let lit_ok = lit.contains(&b':') && lit.iter().all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+        let lit_ok = lit.contains(&b':')
+            && lit
+                .iter()
+                .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
         let port_ok = after.is_empty() || after.strip_prefix(b":").is_some_and(valid_port);
         return lit_ok && port_ok;
     }
@@ -443,39 +575,68 @@ fn valid_host(h: &[u8]) -> bool {
         None => (h, &b""[..]),
     };
     !name.is_empty()
-        && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && name
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
         && valid_port(port)
 }
 
 fn body_framing(headers: &[(Vec<u8>, Vec<u8>)], at: usize) -> Result<Framing, ParseError> {
     let mut codings: Vec<Vec<u8>> = Vec::new();
     let mut saw_te = false;
-    for (_, v) in headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(b"transfer-encoding")) {
+    for (_, v) in headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(b"transfer-encoding"))
+    {
         saw_te = true;
-        codings.extend(v.split(|&b| b == b',').map(trim_blanks).filter(|c| !c.is_empty()).map(<[u8]>::to_ascii_lowercase));
+        codings.extend(
+            v.split(|&b| b == b',')
+                .map(trim_blanks)
+                .filter(|c| !c.is_empty())
+                .map(<[u8]>::to_ascii_lowercase),
+        );
     }
     if saw_te {
         return match codings.last() {
             Some(last) if last == b"chunked" && codings.len() == 1 => Ok(Framing::Chunked),
-            Some(last) if last == b"chunked" => {
-                Err(err(at, ErrorKind::UnsupportedTransferCoding, "only `chunked` is supported as a transfer coding"))
-            }
-            _ => Err(err(at, ErrorKind::TransferEncoding, "the last transfer coding must be `chunked`")),
+            Some(last) if last == b"chunked" => Err(err(
+                at,
+                ErrorKind::UnsupportedTransferCoding,
+                "only `chunked` is supported as a transfer coding",
+            )),
+            _ => Err(err(
+                at,
+                ErrorKind::TransferEncoding,
+                "the last transfer coding must be `chunked`",
+            )),
         };
     }
     let mut length: Option<usize> = None;
-    for (_, v) in headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(b"content-length")) {
+    for (_, v) in headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(b"content-length"))
+    {
         for item in v.split(|&b| b == b',').map(trim_blanks) {
             if item.is_empty() || !item.iter().all(u8::is_ascii_digit) {
-                return Err(err(at, ErrorKind::ContentLength, "Content-Length is not a decimal number"));
+                return Err(err(
+                    at,
+                    ErrorKind::ContentLength,
+                    "Content-Length is not a decimal number",
+                ));
             }
             let n = item
                 .iter()
-                .try_fold(0usize, |a, &d| a.checked_mul(10)?.checked_add(usize::from(d - b'0')))
+                .try_fold(0usize, |a, &d| {
+                    a.checked_mul(10)?.checked_add(usize::from(d - b'0'))
+                })
                 .ok_or_else(|| err(at, ErrorKind::ContentLength, "Content-Length too large"))?;
             match length {
                 Some(prev) if prev != n => {
-                    return Err(err(at, ErrorKind::ContentLength, "conflicting Content-Length values"))
+                    return Err(err(
+                        at,
+                        ErrorKind::ContentLength,
+                        "conflicting Content-Length values",
+                    ))
                 }
                 _ => length = Some(n),
             }
@@ -493,11 +654,21 @@ fn decode_chunked(raw: &[u8], mut pos: usize) -> Result<(Vec<u8>, usize), ParseE
         let (line, next) = read_line(raw, pos, MAX_HEADER_LINE, ErrorKind::Chunked)?;
         let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
         if digits == 0 {
-            return Err(err(size_start, ErrorKind::Chunked, "chunk size is not hexadecimal"));
+            return Err(err(
+                size_start,
+                ErrorKind::Chunked,
+                "chunk size is not hexadecimal",
+            ));
         }
         let ext = trim_blanks(&line[digits..]);
-        if !(ext.is_empty() || ext.first() == Some(&b';')) || ext.iter().any(|&b| b < 0x20 && b != b'\t') {
-            return Err(err(size_start + digits, ErrorKind::Chunked, "junk after chunk size"));
+        if !(ext.is_empty() || ext.first() == Some(&b';'))
+            || ext.iter().any(|&b| b < 0x20 && b != b'\t')
+        {
+            return Err(err(
+                size_start + digits,
+                ErrorKind::Chunked,
+                "junk after chunk size",
+            ));
         }
         let size = line[..digits]
             .iter()
@@ -518,18 +689,35 @@ fn decode_chunked(raw: &[u8], mut pos: usize) -> Result<(Vec<u8>, usize), ParseE
                 pos = tnext;
             }
         }
-        let end = pos.checked_add(size).filter(|&e| e <= raw.len()).ok_or_else(|| {
-            err(raw.len(), ErrorKind::Incomplete, format!("chunk announces {size} bytes, {} present", raw.len() - pos))
-        })?;
+        let end = pos
+            .checked_add(size)
+            .filter(|&e| e <= raw.len())
+            .ok_or_else(|| {
+                err(
+                    raw.len(),
+                    ErrorKind::Incomplete,
+                    format!("chunk announces {size} bytes, {} present", raw.len() - pos),
+                )
+            })?;
         body.extend_from_slice(&raw[pos..end]);
         pos = end;
         match raw.get(pos..) {
             Some([b'\r', b'\n', ..]) => pos += 2,
             Some([b'\n', ..]) => pos += 1,
             Some([]) | Some([b'\r']) | None => {
-                return Err(err(raw.len(), ErrorKind::Incomplete, "input ends after chunk data"))
+                return Err(err(
+                    raw.len(),
+                    ErrorKind::Incomplete,
+                    "input ends after chunk data",
+                ))
             }
-            Some(_) => return Err(err(pos, ErrorKind::Chunked, "chunk data not followed by CRLF")),
+            Some(_) => {
+                return Err(err(
+                    pos,
+                    ErrorKind::Chunked,
+                    "chunk data not followed by CRLF",
+                ))
+            }
         }
     }
 }
@@ -541,7 +729,10 @@ mod tests {
     fn ok(raw: &[u8]) -> HttpRequest {
         match parse_request(raw) {
             Ok(r) => r,
-            Err(e) => panic!("unexpected error for {:?}: {e}", String::from_utf8_lossy(raw)),
+            Err(e) => panic!(
+                "unexpected error for {:?}: {e}",
+                String::from_utf8_lossy(raw)
+            ),
         }
     }
 
@@ -558,7 +749,13 @@ mod tests {
         assert_eq!(r.method, b"GET");
         assert_eq!(r.uri, b"/a?b=c");
         assert_eq!(r.version, b"HTTP/1.1");
-        assert_eq!(r.headers, vec![(b"Host".to_vec(), b"localhost".to_vec()), (b"User-Agent".to_vec(), b"x y".to_vec())]);
+        assert_eq!(
+            r.headers,
+            vec![
+                (b"Host".to_vec(), b"localhost".to_vec()),
+                (b"User-Agent".to_vec(), b"x y".to_vec())
+            ]
+        );
         assert!(r.body.is_empty());
         assert_eq!(r.framing, Framing::NoBody);
         assert_eq!(r.header(b"user-agent"), Some(&b"x y"[..]));
@@ -589,12 +786,15 @@ mod tests {
         assert_eq!(&raw[r.consumed..], b"rest");
         let fwd = r.forwarded_headers();
         assert!(fwd.iter().all(|(n, _)| n != b"Content-Length"));
-        assert!(fwd.iter().any(|(n, v)| n == b"Transfer-Encoding" && v == b"chunked"));
+        assert!(fwd
+            .iter()
+            .any(|(n, v)| n == b"Transfer-Encoding" && v == b"chunked"));
     }
 
     #[test]
     fn repeated_headers_are_merged_when_forwarded() {
-        let r = ok(b"GET / HTTP/1.1\r\nHost: h\r\nContent-Type: a\r\nX: 1\r\ncontent-type: b\r\n\r\n");
+        let r =
+            ok(b"GET / HTTP/1.1\r\nHost: h\r\nContent-Type: a\r\nX: 1\r\ncontent-type: b\r\n\r\n");
         assert_eq!(r.headers.len(), 4);
         assert_eq!(
             r.forwarded_headers(),
@@ -617,16 +817,46 @@ mod tests {
 
     #[test]
     fn request_line_errors() {
-        assert_eq!(fails(b"     GET / HTTP/1.1\r\nHost: h\r\n\r\n").kind, ErrorKind::RequestLine);
-        assert_eq!(fails(b"\tGET / HTTP/1.1\r\nHost: h\r\n\r\n").kind, ErrorKind::Method);
-        assert_eq!(fails(b"GET /a b HTTP/1.1\r\nHost: h\r\n\r\n").kind, ErrorKind::RequestLine);
-        assert_eq!(fails(b"GET \\ HTTP/1.1\r\nHost: h\r\n\r\n").kind, ErrorKind::Target);
-        assert_eq!(fails(b"GET \\index.html HTTP\\1.0\r\n\r\n").kind, ErrorKind::Target);
-        assert_eq!(fails(b"GET /#frag HTTP/1.1\r\nHost: h\r\n\r\n").kind, ErrorKind::Target);
-        assert_eq!(fails(b"GET /a\x01 HTTP/1.1\r\nHost: h\r\n\r\n").kind, ErrorKind::Target);
-        assert_eq!(fails(b"GET * HTTP/1.1\r\nHost: h\r\n\r\n").kind, ErrorKind::Target);
-        assert_eq!(fails(b"CONNECT www.example.org HTTP/1.1\r\nHost: h\r\n\r\n").kind, ErrorKind::Target);
-        assert_eq!(fails(b"GET 1.2.3.4:80 HTTP/1.1\r\nHost: h\r\n\r\n").kind, ErrorKind::Target);
+        assert_eq!(
+            fails(b"     GET / HTTP/1.1\r\nHost: h\r\n\r\n").kind,
+            ErrorKind::RequestLine
+        );
+        assert_eq!(
+            fails(b"\tGET / HTTP/1.1\r\nHost: h\r\n\r\n").kind,
+            ErrorKind::Method
+        );
+        assert_eq!(
+            fails(b"GET /a b HTTP/1.1\r\nHost: h\r\n\r\n").kind,
+            ErrorKind::RequestLine
+        );
+        assert_eq!(
+            fails(b"GET \\ HTTP/1.1\r\nHost: h\r\n\r\n").kind,
+            ErrorKind::Target
+        );
+        assert_eq!(
+            fails(b"GET \\index.html HTTP\\1.0\r\n\r\n").kind,
+            ErrorKind::Target
+        );
+        assert_eq!(
+            fails(b"GET /#frag HTTP/1.1\r\nHost: h\r\n\r\n").kind,
+            ErrorKind::Target
+        );
+        assert_eq!(
+            fails(b"GET /a\x01 HTTP/1.1\r\nHost: h\r\n\r\n").kind,
+            ErrorKind::Target
+        );
+        assert_eq!(
+            fails(b"GET * HTTP/1.1\r\nHost: h\r\n\r\n").kind,
+            ErrorKind::Target
+        );
+        assert_eq!(
+            fails(b"CONNECT www.example.org HTTP/1.1\r\nHost: h\r\n\r\n").kind,
+            ErrorKind::Target
+        );
+        assert_eq!(
+            fails(b"GET 1.2.3.4:80 HTTP/1.1\r\nHost: h\r\n\r\n").kind,
+            ErrorKind::Target
+        );
         assert_eq!(fails(b"GET / \r\r\n").kind, ErrorKind::RequestLine);
         // Accepted forms.
         ok(b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n");
@@ -637,7 +867,16 @@ mod tests {
 
     #[test]
     fn version_errors() {
-        for v in ["HTTP/0.9", "HTTP/0.8", "JUNK/1.0", "1.1", "TEST", "HTTP/2", "http/1.1", "HTTP/1.10"] {
+        for v in [
+            "HTTP/0.9",
+            "HTTP/0.8",
+            "JUNK/1.0",
+            "1.1",
+            "TEST",
+            "HTTP/2",
+            "http/1.1",
+            "HTTP/1.10",
+        ] {
             let raw = format!("GET / {v}\r\nHost: h\r\n\r\n");
             let e = fails(raw.as_bytes());
             assert_eq!(e.kind, ErrorKind::Version, "{v}");
@@ -653,39 +892,87 @@ mod tests {
         let e = fails(b"GET / HTTP/1.1\r\nHost: h\r\nA: b\rInjected: c\r\n\r\n");
         assert_eq!(e.kind, ErrorKind::Header);
         assert_eq!(e.offset, 16 + 9 + 4);
-        assert_eq!(fails(b"GET / HTTP/1.1\r\nHost: h\r\nNoColon\r\n\r\n").kind, ErrorKind::Header);
-        assert_eq!(fails(b"GET / HTTP/1.1\r\nHost: h\r\nA : b\r\n\r\n").kind, ErrorKind::Header);
-        assert_eq!(fails(b"GET / HTTP/1.1\r\nHost: h\r\nA: b\r\n c\r\n\r\n").kind, ErrorKind::Header);
-        assert_eq!(fails(b"GET / HTTP/1.1\r\nHost: h\r\nA: b\x00\r\n\r\n").kind, ErrorKind::Header);
-        assert_eq!(fails(b"GET / HTTP/1.1\r\nHost: h\r\n: b\r\n\r\n").kind, ErrorKind::Header);
+        assert_eq!(
+            fails(b"GET / HTTP/1.1\r\nHost: h\r\nNoColon\r\n\r\n").kind,
+            ErrorKind::Header
+        );
+        assert_eq!(
+            fails(b"GET / HTTP/1.1\r\nHost: h\r\nA : b\r\n\r\n").kind,
+            ErrorKind::Header
+        );
+        assert_eq!(
+            fails(b"GET / HTTP/1.1\r\nHost: h\r\nA: b\r\n c\r\n\r\n").kind,
+            ErrorKind::Header
+        );
+        assert_eq!(
+            fails(b"GET / HTTP/1.1\r\nHost: h\r\nA: b\x00\r\n\r\n").kind,
+            ErrorKind::Header
+        );
+        assert_eq!(
+            fails(b"GET / HTTP/1.1\r\nHost: h\r\n: b\r\n\r\n").kind,
+            ErrorKind::Header
+        );
         // Underscores and dots are token characters: accepted.
-        let r = ok(b"GET / HTTP/1.1\r\nHost: h\r\nX_Filename: a\r\nX.Filename: b\r\nA:\tb\t\r\n\r\n");
+        let r =
+            ok(b"GET / HTTP/1.1\r\nHost: h\r\nX_Filename: a\r\nX.Filename: b\r\nA:\tb\t\r\n\r\n");
         assert_eq!(r.header(b"a"), Some(&b"b"[..]));
     }
 
     #[test]
     fn host_rules() {
         assert_eq!(fails(b"GET / HTTP/1.1\r\n\r\n").kind, ErrorKind::Host);
-        assert_eq!(fails(b"GET / HTTP/1.1\r\nHost:\r\n\r\n").kind, ErrorKind::Host);
-        assert_eq!(fails(b"GET / HTTP/1.1\r\nHost: localhost%00\r\n\r\n").kind, ErrorKind::Host);
-        assert_eq!(fails(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").kind, ErrorKind::Host);
-        assert_eq!(fails(b"GET / HTTP/1.1\r\nHost: a:99999\r\n\r\n").kind, ErrorKind::Host);
+        assert_eq!(
+            fails(b"GET / HTTP/1.1\r\nHost:\r\n\r\n").kind,
+            ErrorKind::Host
+        );
+        assert_eq!(
+            fails(b"GET / HTTP/1.1\r\nHost: localhost%00\r\n\r\n").kind,
+            ErrorKind::Host
+        );
+        assert_eq!(
+            fails(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").kind,
+            ErrorKind::Host
+        );
+        assert_eq!(
+            fails(b"GET / HTTP/1.1\r\nHost: a:99999\r\n\r\n").kind,
+            ErrorKind::Host
+        );
         ok(b"GET / HTTP/1.0\r\n\r\n");
         ok(b"GET / HTTP/1.0\r\nHost:\r\n\r\n");
-        for h in ["localhost:8080", "127.0.0.1", "[::1]", "[fe80::f1:01:fe01:1]:80", "my_host.example"] {
+        for h in [
+            "localhost:8080",
+            "127.0.0.1",
+            "[::1]",
+            "[fe80::f1:01:fe01:1]:80",
+            "my_host.example",
+        ] {
             ok(format!("GET / HTTP/1.1\r\nHost: {h}\r\n\r\n").as_bytes());
         }
     }
 
     #[test]
     fn content_length_rules() {
-        for cl in ["NotDigits", "123x", "3;", "-1", "", "99999999999999999999999"] {
-            let e = fails(format!("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: {cl}\r\n\r\nabc").as_bytes());
+        for cl in [
+            "NotDigits",
+            "123x",
+            "3;",
+            "-1",
+            "",
+            "99999999999999999999999",
+        ] {
+            let e = fails(
+                format!("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: {cl}\r\n\r\nabc").as_bytes(),
+            );
             assert_eq!(e.kind, ErrorKind::ContentLength, "{cl}");
         }
-        let e = fails(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd");
+        let e = fails(
+            b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        );
         assert_eq!(e.kind, ErrorKind::ContentLength);
-        assert_eq!(ok(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 3\r\n\r\nabc").body, b"abc");
+        assert_eq!(
+            ok(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 3\r\n\r\nabc").body,
+            b"abc"
+        );
         let e = fails(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc");
         assert_eq!((e.kind, e.kind.status()), (ErrorKind::Incomplete, 408));
     }
@@ -693,10 +980,19 @@ mod tests {
     #[test]
     fn transfer_encoding_rules() {
         let base = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: ";
-        assert_eq!(fails(format!("{base}gzip\r\n\r\n").as_bytes()).kind, ErrorKind::TransferEncoding);
+        assert_eq!(
+            fails(format!("{base}gzip\r\n\r\n").as_bytes()).kind,
+            ErrorKind::TransferEncoding
+        );
         let e = fails(format!("{base}gzip, chunked\r\n\r\n0\r\n\r\n").as_bytes());
-        assert_eq!((e.kind, e.kind.status()), (ErrorKind::UnsupportedTransferCoding, 501));
-        assert_eq!(ok(format!("{base}Chunked\r\n\r\n0\r\n\r\n").as_bytes()).body, b"");
+        assert_eq!(
+            (e.kind, e.kind.status()),
+            (ErrorKind::UnsupportedTransferCoding, 501)
+        );
+        assert_eq!(
+            ok(format!("{base}Chunked\r\n\r\n0\r\n\r\n").as_bytes()).body,
+            b""
+        );
     }
 
     #[test]
@@ -720,11 +1016,20 @@ mod tests {
 
     #[test]
     fn limits() {
-        let long = format!("GET /{} HTTP/1.1\r\nHost: h\r\n\r\n", "a".repeat(MAX_REQUEST_LINE));
+        let long = format!(
+            "GET /{} HTTP/1.1\r\nHost: h\r\n\r\n",
+            "a".repeat(MAX_REQUEST_LINE)
+        );
         assert_eq!(fails(long.as_bytes()).kind, ErrorKind::RequestLineTooLong);
         let unterminated = format!("GET /{}", "a".repeat(MAX_REQUEST_LINE + 10));
-        assert_eq!(fails(unterminated.as_bytes()).kind, ErrorKind::RequestLineTooLong);
-        let big_header = format!("GET / HTTP/1.1\r\nHost: h\r\nX: {}\r\n\r\n", "a".repeat(MAX_HEADER_LINE));
+        assert_eq!(
+            fails(unterminated.as_bytes()).kind,
+            ErrorKind::RequestLineTooLong
+        );
+        let big_header = format!(
+            "GET / HTTP/1.1\r\nHost: h\r\nX: {}\r\n\r\n",
+            "a".repeat(MAX_HEADER_LINE)
+        );
         assert_eq!(fails(big_header.as_bytes()).kind, ErrorKind::HeaderTooLarge);
         let many: String = (0..=MAX_HEADERS).map(|i| format!("X{i}: v\r\n")).collect();
         let e = fails(format!("GET / HTTP/1.1\r\nHost: h\r\n{many}\r\n").as_bytes());
@@ -733,7 +1038,13 @@ mod tests {
 
     #[test]
     fn incomplete_heads() {
-        for raw in [&b""[..], b"GET", b"GET / HTTP/1.1\r\n", b"GET / HTTP/1.1\r\nHost: h\r\n", b"GET / HTTP/1.1\r\nHost: h"] {
+        for raw in [
+            &b""[..],
+            b"GET",
+            b"GET / HTTP/1.1\r\n",
+            b"GET / HTTP/1.1\r\nHost: h\r\n",
+            b"GET / HTTP/1.1\r\nHost: h",
+        ] {
             let e = fails(raw);
             assert_eq!(e.kind, ErrorKind::Incomplete, "{raw:?}");
             assert_eq!(e.offset, raw.len());
@@ -768,7 +1079,12 @@ mod tests {
                 let _ = r.forwarded_headers();
             }
             Err(e) => {
-                assert!(e.offset <= raw.len(), "offset {} beyond input of {}", e.offset, raw.len());
+                assert!(
+                    e.offset <= raw.len(),
+                    "offset {} beyond input of {}",
+                    e.offset,
+                    raw.len()
+                );
                 let _ = e.to_string();
             }
         }
@@ -782,7 +1098,13 @@ mod tests {
         for _ in 0..20_000 {
             let len = rng.below(200);
             let raw: Vec<u8> = (0..len)
-                .map(|_| if rng.below(4) == 0 { rng.next() as u8 } else { alphabet[rng.below(alphabet.len())] })
+                .map(|_| {
+                    if rng.below(4) == 0 {
+                        rng.next() as u8
+                    } else {
+                        alphabet[rng.below(alphabet.len())]
+                    }
+                })
                 .collect();
             check_no_panic(&raw);
         }
