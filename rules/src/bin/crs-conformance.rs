@@ -301,7 +301,23 @@ impl Answer {
     }
 }
 
-/// Control characters shown as `\xHH` so that an entry stays one line.
+/// Bytes outside printable ASCII as `\xHH`, as ModSecurity v3 writes
+/// matched values; with `quotes`, also `"` and `\\` (its form for `[data]`).
+/// Keeps an entry on one line.
+fn hex_escape(s: &str, quotes: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b < 0x20 || b > 0x7e || (quotes && (b == b'"' || b == b'\\')) {
+            out.push_str(&format!("\\x{b:02x}"));
+        } else {
+            out.push(char::from(b));
+        }
+    }
+    out
+}
+
+/// Control characters as `\xHH` (for fields ModSecurity copies from the
+/// rule text), so that an entry stays one line.
 fn one_line(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -316,7 +332,9 @@ fn one_line(s: &str) -> String {
     out
 }
 
-/// One error-log line for a matched rule, in ModSecurity's form.
+/// One error-log line for a matched rule, in ModSecurity v3's form (checked
+/// against libmodsecurity 3.0.9 with nginx), less what `MatchedRule` does not
+/// carry: the operator and its parameter, `rev`, `maturity`, `accuracy`, `ref`.
 fn error_log_line(m: &MatchedRule, uri: &str, unique_id: &str) -> String {
     let mut line = String::from("ModSecurity: Warning. ");
     if m.variable.is_empty() {
@@ -324,8 +342,8 @@ fn error_log_line(m: &MatchedRule, uri: &str, unique_id: &str) -> String {
     } else {
         line.push_str(&format!(
             "Matched variable `{}' (Value: `{}' )",
-            one_line(&m.variable),
-            one_line(&m.value)
+            hex_escape(&m.variable, false),
+            hex_escape(&m.value, false)
         ));
     }
     line.push_str(&format!(
@@ -338,7 +356,7 @@ fn error_log_line(m: &MatchedRule, uri: &str, unique_id: &str) -> String {
         line.push_str(&format!(" [msg \"{}\"]", one_line(&m.msg)));
     }
     if !m.data.is_empty() {
-        line.push_str(&format!(" [data \"{}\"]", one_line(&m.data)));
+        line.push_str(&format!(" [data \"{}\"]", hex_escape(&m.data, true)));
     }
     if let Some(s) = m.severity {
         line.push_str(&format!(" [severity \"{s}\"]"));
@@ -577,11 +595,11 @@ mod tests {
         let m = MatchedRule {
             id: 942100,
             msg: "SQL Injection Attack Detected via libinjection".into(),
-            data: "Matched Data: s&sos found within ARGS:id: 1' or\n1=1".into(),
+            data: "Matched Data: s&sos found within ARGS:id: 1\" or\n1=1 \\ é".into(),
             severity: Some(2),
             tags: vec!["attack-sqli".into(), "paranoia-level/1".into()],
             variable: "ARGS:id".into(),
-            value: "1' or\n1=1".into(),
+            value: "1\" or\n1=1 é".into(),
             logged: true,
             file: "/crs/rules/REQUEST-942-APPLICATION-ATTACK-SQLI.conf".into(),
             line: 46,
@@ -592,14 +610,14 @@ mod tests {
         assert!(!l.contains('\n'));
         assert!(
             l.starts_with(
-                "ModSecurity: Warning. Matched variable `ARGS:id' (Value: `1' or\\x0a1=1' )"
+                "ModSecurity: Warning. Matched variable `ARGS:id' (Value: `1\" or\\x0a1=1 \\xc3\\xa9' )"
             ),
             "{l}"
         );
         for part in [
             r#"[id "942100"]"#,
             r#"[msg "SQL Injection Attack Detected via libinjection"]"#,
-            r#"[data "Matched Data: s&sos found within ARGS:id: 1' or\x0a1=1"]"#,
+            r#"[data "Matched Data: s&sos found within ARGS:id: 1\x22 or\x0a1=1 \x5c \xc3\xa9"]"#,
             r#"[severity "2"]"#,
             r#"[ver "OWASP_CRS/4.28.0"]"#,
             r#"[tag "attack-sqli"] [tag "paranoia-level/1"]"#,

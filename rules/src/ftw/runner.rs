@@ -456,10 +456,13 @@ pub fn unrunnable(files: &[SuiteFile], reason: &str) -> Vec<FileReport> {
                     passed: false,
                     reasons: vec![reason.to_string()],
                     overridden: None,
-                    stages: (0..t.stages.len())
-                        .map(|index| StageReport {
+                    stages: t
+                        .stages
+                        .iter()
+                        .enumerate()
+                        .map(|(index, stage)| StageReport {
                             index,
-                            request: Vec::new(),
+                            request: render(&stage.input).unwrap_or_default(),
                             outcome: StageOutcome::default(),
                             verdict: Verdict {
                                 passed: false,
