@@ -307,7 +307,7 @@ impl Answer {
 fn hex_escape(s: &str, quotes: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b < 0x20 || b > 0x7e || (quotes && (b == b'"' || b == b'\\')) {
+        if !(0x20..=0x7e).contains(&b) || (quotes && (b == b'"' || b == b'\\')) {
             out.push_str(&format!("\\x{b:02x}"));
         } else {
             out.push(char::from(b));
