@@ -689,21 +689,19 @@ impl<'a> Sqli<'a> {
             self.tok().set_char(T_BAREWORD, b'$');
             return pos + 1;
         }
-        // `$tag$`: the C library searches for the closing tag starting at
-        // offset `tag + 2` of the whole input, not after the opening tag, and
-        // gives up when the first hit is not past the opening tag.
+        // `$tag$ ... $tag$`. (Some libinjection builds search for the closing
+        // tag from the wrong offset; ModSecurity 3.0.9's searches after the
+        // opening tag, as done here.)
         let needle = &s[pos..pos + tag + 2];
         let body = pos + tag + 2;
-        let from = tag + 2;
-        let to = (slen - body).checked_sub(needle.len()).map(|d| from + d);
-        let hit = to.and_then(|to| (from..=to).find(|&i| s.get(i..i + needle.len()) == Some(needle)));
-        match hit {
-            Some(i) if i >= body => {
+        match memchr::memmem::find(&s[body..], needle) {
+            Some(off) => {
+                let i = body + off;
                 self.emit(T_STRING, body, i - body);
                 self.quoted_by(b'$', b'$');
                 i + tag + 2
             }
-            _ => {
+            None => {
                 self.emit(T_STRING, body, slen - body);
                 self.quoted_by(b'$', 0);
                 slen

@@ -34,7 +34,7 @@ fn ours(input: &[u8]) -> (Option<String>, String, bool) {
     let (hit, last) = li::sqli_verdict_and_fingerprint(input);
     let sqli = li::detect_sqli(input);
     assert_eq!(hit, sqli.is_some(), "detect_sqli and the verdict helper disagree");
-    (sqli, String::from_utf8_lossy(&last).into_owned(), li::detect_xss(input))
+    (sqli, last.as_str().to_owned(), li::detect_xss(input))
 }
 
 #[cfg(feature = "rs")]
