@@ -368,6 +368,74 @@ def gen_html(rng):
     return "".join(out).encode("latin-1")
 
 
+SQL_EDGE = ["{", "}", "{``", "{ x", "\\%1", "\\1", "\\N", "\\", "collate utf8_bin", "COLLATE latin1",
+            "$", "$$", "$1,000.00", "$.", "$a", "$ab$", "$ab$x$ab$", "$ab$x$ba$", "$q$$q$", "$\x00",
+            "q'(x)'", "q'[x]'", "Q'<x>'", "q'\xe9x\xe9'", "q' x '", "nq'!x!'", "N'x'", "n'", "u&'x'",
+            "U&'x", "b'01'", "B'012'", "x'AF'", "X'AG'", "0x\x00\x001", "0b\x001", "0X", "0b", "1.e",
+            "10.10E", "1e+", "1fUNION", "1dunion", "1.2f;", "1F", "@@`version`", "@'x'", '@"x"', "@",
+            "@@", "`", "``", "`x", "`union`", "`concat`", ":=", "<=>", "::int", "!!", "NOT", "~", "1 ,-1",
+            ", -sin(1)", "select . `x`", "user(x)", "user()", "IN (", "not in x", "LIKE(", "; if 1=1",
+            "IF(", "'a'||'b'", "INTO OUTFILE", "into dumpfile", "a" * 40, "1" * 40, "'" + "x" * 40 + "'",
+            "select.1", "union`x`", "/*/", "/**/", "/*!", "/*!*/", "/* /* */", "--", "-- x", "#", "#x",
+            "sp_password", "1--", "1 --", "1/*", "1-x--", "1234-ABC--", "\x00", "\xa0", "\xff"]
+
+
+def gen_sql_edge(rng):
+    parts = []
+    for _ in range(rng.randint(1, 8)):
+        pool = rng.choice([SQL_EDGE, SQL_EDGE, SQL_WORDS, SQL_OPS, SQL_QUOTED, SQL_NUMS])
+        parts.append(rng.choice(pool))
+        parts.append(rng.choice(WS))
+    return "".join(parts).encode("latin-1")
+
+
+URL_SCHEMES = ["javascript:", "JaVaScRiPt:", "vbscript:", "data:", "view-source:", "java", "jav", "javax",
+               "livescript:", "http:", "x"]
+
+
+def encode_url_char(rng, c):
+    r = rng.random()
+    if r < 0.55:
+        return c
+    if r < 0.65:
+        return "&#%d;" % ord(c)
+    if r < 0.72:
+        return "&#%d" % ord(c)
+    if r < 0.8:
+        return "&#x%x;" % ord(c)
+    if r < 0.85:
+        return "&#X%X" % ord(c)
+    if r < 0.88:
+        return "&#x%x;" % (ord(c) + 0x100)
+    if r < 0.91:
+        return "&#000%d;" % ord(c)
+    if r < 0.94:
+        return c + rng.choice(["\x00", "\n", "\t", "&#10;", "&#0;"])
+    if r < 0.97:
+        return "&#x10000%x;" % ord(c)
+    return rng.choice(["&", "&#", "&#x", "&#;", "&#x;", "&amp;"]) + c
+
+
+def gen_url(rng):
+    scheme = rng.choice(URL_SCHEMES)
+    lead = rng.choice(["", "", " ", "\x01", "\x00", "\x7f", "\xa0", "\xff", "&#32;", "&#9;", "\t\n"])
+    value = lead + "".join(encode_url_char(rng, c) for c in scheme) + rng.choice(["alert(1)", "", "x", "&#"])
+    if rng.random() < 0.15:
+        value = value[:rng.randint(0, len(value))]
+    attr = rng.choice(["href", "src", "action", "formaction", "style", "attributename", "values", "xlink:href",
+                       "background", "folder", "dynsrc", "by", "to", "from", "lowsrc", "poster", "filter",
+                       "datasrc", "x", "on", "onx", "xmlns:y", "HrEf", "s\x00rc"])
+    q = rng.choice(["", "'", '"', "`"])
+    form = rng.random()
+    if form < 0.5:
+        s = "<a %s=%s%s%s>" % (attr, q, value, q if rng.random() < 0.8 else "")
+    elif form < 0.75:
+        s = "%s=%s%s" % (attr, q, value)
+    else:
+        s = value
+    return s.encode("latin-1", "replace")
+
+
 SPECIAL = b"'\"`;-#/*()=<>!|&^%+,.:@$\\[]{}?~ \t\n\r\x00\x0b\x0c\xa0\xff"
 
 
@@ -396,7 +464,8 @@ def mutate(rng, b):
 
 
 def generated(rng, total, seeds):
-    mix = [(gen_sql, 0.45), (gen_html, 0.25), (gen_bytes, 0.12), (None, 0.18)]
+    mix = [(gen_sql, 0.32), (gen_sql_edge, 0.13), (gen_html, 0.17), (gen_url, 0.10), (gen_bytes, 0.12),
+           (None, 0.16)]
     out = []
     for kind, share in mix:
         for _ in range(int(total * share)):
@@ -404,7 +473,77 @@ def generated(rng, total, seeds):
                 out.append(("mut", mutate(rng, rng.choice(seeds))))
             else:
                 out.append((kind.__name__[4:], kind(rng)))
+    # Some long inputs: glued pieces of the above.
+    for _ in range(total // 100):
+        out.append(("long", b"".join(rng.choice(out)[1] for _ in range(rng.randint(5, 40)))))
     return out
+
+
+# ------------------------------------------------- CRS 942100 / 941100 tests
+
+def rule_values(inp, with_referer):
+    """Values that 942100 (with_referer) / 941100 inspect, before transformations:
+    ARGS, ARGS_NAMES, cookies and their names, User-Agent (and Referer), XML text
+    and attribute values."""
+    import xml.etree.ElementTree as ET
+
+    vals = []
+    uri = (inp.get("uri") or "").encode("utf-8", "surrogateescape")
+    if b"?" in uri:
+        for name, value in split_args(uri.split(b"?", 1)[1]):
+            vals += [name, value]
+    headers = {str(k).lower(): str(v) for k, v in (inp.get("headers") or {}).items()}
+    data = inp.get("data")
+    if isinstance(data, str):
+        raw = data.encode("utf-8", "surrogateescape")
+        if "xml" in headers.get("content-type", ""):
+            try:
+                root = ET.fromstring(raw)
+                for el in root.iter():
+                    vals += [(el.text or "").encode()] + [v.encode() for v in el.attrib.values()]
+            except ET.ParseError:
+                pass
+        else:
+            for name, value in split_args(raw):
+                vals += [name, value]
+    for name, value in split_args(headers.get("cookie", "").encode(), b";"):
+        vals += [name.strip(), value.strip()]
+    vals.append(headers.get("user-agent", "").encode("utf-8", "surrogateescape"))
+    if with_referer:
+        vals.append(headers.get("referer", "").encode("utf-8", "surrogateescape"))
+    return [v for v in vals if v]
+
+
+def crs_rule_check(impl, modsec):
+    """Runs the payloads of the CRS regression tests for 942100 and 941100
+    through the rule's transformations and both detectors; returns failures."""
+    import yaml
+
+    cases = []
+    for rule, sub, transform, col in ((942100, "REQUEST-942-APPLICATION-ATTACK-SQLI", t942, 0),
+                                      (941100, "REQUEST-941-APPLICATION-ATTACK-XSS", t941, 2)):
+        with open(os.path.join(CRS_TESTS, sub, "%d.yaml" % rule), "rb") as f:
+            doc = yaml.safe_load(f)
+        for test in doc["tests"]:
+            for stage in test["stages"]:
+                out = stage["output"]["log"]
+                expect = rule in (out.get("expect_ids") or [])
+                values = [transform(v) for v in rule_values(stage["input"], rule == 942100)]
+                cases.append(("%d-%s" % (rule, test["test_id"]), col, expect, values))
+    flat = [v for _, _, _, values in cases for v in values]
+    got = rust_results(impl, flat)
+    ref = [modsec.run(v) for v in flat]
+    failures = i = 0
+    for name, col, expect, values in cases:
+        n = len(values)
+        hit = lambda res: any((r[0] != "-") if col == 0 else (r[2] == "1") for r in res)
+        ours, theirs = hit(got[i:i + n]), hit(ref[i:i + n])
+        i += n
+        ok = ours == expect
+        failures += not ok
+        print("  %-10s expect %-5s ours %-5s C %-5s %s" % (name, expect, ours, theirs, "ok" if ok else "FAIL"))
+    print("CRS 942100/941100 regression payloads: %d of %d as expected" % (len(cases) - failures, len(cases)))
+    return failures
 
 
 # -------------------------------------------------------------------- running
@@ -457,6 +596,7 @@ def main():
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--show", type=int, default=25)
     ap.add_argument("--crs-only", action="store_true")
+    ap.add_argument("--crs-rules", action="store_true", help="only check the 942100/941100 regression payloads")
     args = ap.parse_args()
 
     refs = [CLib("modsec", MODSEC_SO)]
@@ -465,6 +605,8 @@ def main():
         refs.append(CLib("pypi", p))
     for r in refs:
         print("reference %s: libinjection %s (%s)" % (r.name, r.version, r.lib._name))
+    if args.crs_rules:
+        sys.exit(1 if crs_rule_check("ours" if args.impl == "none" else args.impl, refs[0]) else 0)
 
     crs = {}
     for origin, kind, v in crs_inputs():

@@ -118,6 +118,34 @@ def char_map(elf):
     return [label[a] for a in table]
 
 
+FNV_OFFSET = 0x811C9DC5
+FNV_PRIME = 0x01000193
+
+
+def fnv1a(data):
+    h = FNV_OFFSET
+    for b in data:
+        h = ((h ^ b) * FNV_PRIME) & 0xFFFFFFFF
+    return h
+
+
+def hash_slots(keys, size):
+    """Open addressing with linear probing; slot -> index into keys (or 0xFFFF)."""
+    slots = [0xFFFF] * size
+    for i, k in enumerate(keys):
+        j = fnv1a(k) & (size - 1)
+        while slots[j] != 0xFFFF:
+            j = (j + 1) & (size - 1)
+        slots[j] = i
+    return slots
+
+
+def pack(fp):
+    """A fingerprint (at most 8 bytes, no NUL) as a big-endian u64."""
+    assert 0 < len(fp) <= 8 and 0 not in fp
+    return int.from_bytes(fp.ljust(8, b"\0"), "big")
+
+
 def main():
     so = sys.argv[1] if len(sys.argv) > 1 else "/usr/lib/x86_64-linux-gnu/libmodsecurity.so.3"
     elf = Elf(so)
@@ -152,17 +180,24 @@ def main():
     w("/// Longest entry of `KEYWORDS`; longer words are never keywords.")
     w("pub(super) const KEYWORD_MAX_LEN: usize = %d;" % max(len(k) for k, _ in keywords))
     w("")
-    w("/// Upper-cased token-type fingerprints that count as SQL injection, sorted by bytes.")
+    size = 2048
+    assert len(keywords) * 2 <= size
+    slots = hash_slots([k for k, _ in keywords], size)
+    w("/// Hash index into `KEYWORDS`: FNV-1a (32 bit) of the upper-cased word, masked")
+    w("/// to the table size, then linear probing; `u16::MAX` marks an empty slot.")
     w("#[rustfmt::skip]")
-    w("pub(super) static FINGERPRINTS: [&[u8]; %d] = [" % len(fingerprints))
-    row = []
-    for fp in fingerprints:
-        row.append("b\"%s\"," % fp.decode())
-        if len(row) == 10:
-            w("    " + " ".join(row))
-            row = []
-    if row:
-        w("    " + " ".join(row))
+    w("pub(super) static KEYWORD_SLOTS: [u16; %d] = [" % size)
+    for i in range(0, size, 16):
+        w("    " + " ".join("%d," % v for v in slots[i:i + 16]))
+    w("];")
+    w("")
+    w("/// Upper-cased token-type fingerprints that count as SQL injection, each packed")
+    w("/// big-endian into a u64 (zero padded), sorted.")
+    w("#[rustfmt::skip]")
+    w("pub(super) static FINGERPRINTS: [u64; %d] = [" % len(fingerprints))
+    packed = sorted(pack(fp) for fp in fingerprints)
+    for i in range(0, len(packed), 6):
+        w("    " + " ".join("0x%016x," % v for v in packed[i:i + 6]))
     w("];")
     w("")
     w("/// Tokenizer routine for each leading byte.")

@@ -86,13 +86,22 @@ impl<'a> Html5<'a> {
             Start::ValueDoubleQuote => State::AttrValueQuoted(b'"'),
             Start::ValueBackQuote => State::AttrValueQuoted(b'`'),
         };
-        Html5 { s, pos: 0, state, is_close: false, kind: Kind::DataText, start: 0, len: 0 }
+        Html5 {
+            s,
+            pos: 0,
+            state,
+            is_close: false,
+            kind: Kind::DataText,
+            start: 0,
+            len: 0,
+        }
     }
 
     /// The current token's bytes.
     pub fn token(&self) -> &'a [u8] {
         let s: &'a [u8] = self.s;
-        s.get(self.start..self.start.saturating_add(self.len)).unwrap_or(&[])
+        s.get(self.start..self.start.saturating_add(self.len))
+            .unwrap_or(&[])
     }
 
     fn emit(&mut self, kind: Kind, start: usize, len: usize, next: State) -> bool {
@@ -143,7 +152,9 @@ impl<'a> Html5<'a> {
                     }
                 },
                 State::TagOpen => {
-                    let Some(&c) = s.get(self.pos) else { return false };
+                    let Some(&c) = s.get(self.pos) else {
+                        return false;
+                    };
                     match c {
                         b'!' => {
                             self.pos += 1;
@@ -170,7 +181,9 @@ impl<'a> Html5<'a> {
                     }
                 }
                 State::EndTagOpen => {
-                    let Some(&c) = s.get(self.pos) else { return false };
+                    let Some(&c) = s.get(self.pos) else {
+                        return false;
+                    };
                     if c == b'>' {
                         state = State::Data;
                     } else if c.is_ascii_alphabetic() {
@@ -184,7 +197,11 @@ impl<'a> Html5<'a> {
                     self.is_close = false;
                     let start = self.pos;
                     self.pos += 1;
-                    let next = if self.pos < len { State::Data } else { State::Eof };
+                    let next = if self.pos < len {
+                        State::Data
+                    } else {
+                        State::Eof
+                    };
                     return self.emit(Kind::TagNameClose, start, 1, next);
                 }
                 State::TagName => {
@@ -195,10 +212,20 @@ impl<'a> Html5<'a> {
                             p += 1;
                         } else if is_white(c) {
                             self.pos = p + 1;
-                            return self.emit(Kind::TagNameOpen, start, p - start, State::BeforeAttrName);
+                            return self.emit(
+                                Kind::TagNameOpen,
+                                start,
+                                p - start,
+                                State::BeforeAttrName,
+                            );
                         } else if c == b'/' {
                             self.pos = p + 1;
-                            return self.emit(Kind::TagNameOpen, start, p - start, State::SelfClosingStartTag);
+                            return self.emit(
+                                Kind::TagNameOpen,
+                                start,
+                                p - start,
+                                State::SelfClosingStartTag,
+                            );
                         } else if c == b'>' {
                             if self.is_close {
                                 self.pos = p + 1;
@@ -206,12 +233,22 @@ impl<'a> Html5<'a> {
                                 return self.emit(Kind::TagClose, start, p - start, State::Data);
                             }
                             self.pos = p;
-                            return self.emit(Kind::TagNameOpen, start, p - start, State::TagNameClose);
+                            return self.emit(
+                                Kind::TagNameOpen,
+                                start,
+                                p - start,
+                                State::TagNameClose,
+                            );
                         } else {
                             p += 1;
                         }
                     }
-                    return self.emit(Kind::TagNameOpen, start, len.saturating_sub(start), State::Eof);
+                    return self.emit(
+                        Kind::TagNameOpen,
+                        start,
+                        len.saturating_sub(start),
+                        State::Eof,
+                    );
                 }
                 State::BeforeAttrName => match self.skip_white() {
                     EOF => return false,
@@ -243,7 +280,11 @@ impl<'a> Html5<'a> {
                             p += 1;
                             continue;
                         };
-                        self.pos = if next == State::TagNameClose { p } else { p + 1 };
+                        self.pos = if next == State::TagNameClose {
+                            p
+                        } else {
+                            p + 1
+                        };
                         return self.emit(Kind::AttrName, start, p - start, next);
                     }
                     self.pos = len;
@@ -281,10 +322,20 @@ impl<'a> Html5<'a> {
                     }
                     let start = self.pos;
                     return match self.find(start, quote) {
-                        None => self.emit(Kind::AttrValue, start, len.saturating_sub(start), State::Eof),
+                        None => self.emit(
+                            Kind::AttrValue,
+                            start,
+                            len.saturating_sub(start),
+                            State::Eof,
+                        ),
                         Some(q) => {
                             self.pos = q + 1;
-                            self.emit(Kind::AttrValue, start, q - start, State::AfterAttrValueQuoted)
+                            self.emit(
+                                Kind::AttrValue,
+                                start,
+                                q - start,
+                                State::AfterAttrValueQuoted,
+                            )
                         }
                     };
                 }
@@ -294,18 +345,35 @@ impl<'a> Html5<'a> {
                     while let Some(&c) = s.get(p) {
                         if is_white(c) {
                             self.pos = p + 1;
-                            return self.emit(Kind::AttrValue, start, p - start, State::BeforeAttrName);
+                            return self.emit(
+                                Kind::AttrValue,
+                                start,
+                                p - start,
+                                State::BeforeAttrName,
+                            );
                         }
                         if c == b'>' {
                             self.pos = p;
-                            return self.emit(Kind::AttrValue, start, p - start, State::TagNameClose);
+                            return self.emit(
+                                Kind::AttrValue,
+                                start,
+                                p - start,
+                                State::TagNameClose,
+                            );
                         }
                         p += 1;
                     }
-                    return self.emit(Kind::AttrValue, start, len.saturating_sub(start), State::Eof);
+                    return self.emit(
+                        Kind::AttrValue,
+                        start,
+                        len.saturating_sub(start),
+                        State::Eof,
+                    );
                 }
                 State::AfterAttrValueQuoted => {
-                    let Some(&c) = s.get(self.pos) else { return false };
+                    let Some(&c) = s.get(self.pos) else {
+                        return false;
+                    };
                     if is_white(c) {
                         self.pos += 1;
                         state = State::BeforeAttrName;
@@ -321,7 +389,9 @@ impl<'a> Html5<'a> {
                     }
                 }
                 State::SelfClosingStartTag => {
-                    let Some(&c) = s.get(self.pos) else { return false };
+                    let Some(&c) = s.get(self.pos) else {
+                        return false;
+                    };
                     if c == b'>' {
                         let start = self.pos.saturating_sub(1);
                         self.pos += 1;
@@ -334,7 +404,12 @@ impl<'a> Html5<'a> {
                     return match self.find(start, b'>') {
                         None => {
                             self.pos = len;
-                            self.emit(Kind::TagComment, start, len.saturating_sub(start), State::Eof)
+                            self.emit(
+                                Kind::TagComment,
+                                start,
+                                len.saturating_sub(start),
+                                State::Eof,
+                            )
                         }
                         Some(gt) => {
                             self.pos = gt + 1;
@@ -357,7 +432,12 @@ impl<'a> Html5<'a> {
                             }
                             _ => {
                                 self.pos = len;
-                                return self.emit(Kind::TagComment, start, len.saturating_sub(start), State::Eof);
+                                return self.emit(
+                                    Kind::TagComment,
+                                    start,
+                                    len.saturating_sub(start),
+                                    State::Eof,
+                                );
                             }
                         }
                     }
@@ -384,14 +464,26 @@ impl<'a> Html5<'a> {
                     loop {
                         let dash = match self.find(from, b'-') {
                             Some(d) if d + 3 <= len => d,
-                            _ => return self.emit(Kind::TagComment, start, len - start.min(len), State::Eof),
+                            _ => {
+                                return self.emit(
+                                    Kind::TagComment,
+                                    start,
+                                    len - start.min(len),
+                                    State::Eof,
+                                )
+                            }
                         };
                         let mut off = 1;
                         while dash + off < len && s[dash + off] == 0 {
                             off += 1;
                         }
                         if dash + off == len {
-                            return self.emit(Kind::TagComment, start, len - start.min(len), State::Eof);
+                            return self.emit(
+                                Kind::TagComment,
+                                start,
+                                len - start.min(len),
+                                State::Eof,
+                            );
                         }
                         if !matches!(s[dash + off], b'-' | b'!') {
                             from = dash + 1;
@@ -399,7 +491,12 @@ impl<'a> Html5<'a> {
                         }
                         off += 1;
                         if dash + off == len {
-                            return self.emit(Kind::TagComment, start, len - start.min(len), State::Eof);
+                            return self.emit(
+                                Kind::TagComment,
+                                start,
+                                len - start.min(len),
+                                State::Eof,
+                            );
                         }
                         if s[dash + off] != b'>' {
                             from = dash + 1;
@@ -417,11 +514,23 @@ impl<'a> Html5<'a> {
                             Some(rb) if rb + 3 <= len => {
                                 if s[rb + 1] == b']' && s[rb + 2] == b'>' {
                                     self.pos = rb + 3;
-                                    return self.emit(Kind::DataText, start, rb - start, State::Data);
+                                    return self.emit(
+                                        Kind::DataText,
+                                        start,
+                                        rb - start,
+                                        State::Data,
+                                    );
                                 }
                                 from = rb + 1;
                             }
-                            _ => return self.emit(Kind::DataText, start, len - start.min(len), State::Eof),
+                            _ => {
+                                return self.emit(
+                                    Kind::DataText,
+                                    start,
+                                    len - start.min(len),
+                                    State::Eof,
+                                )
+                            }
                         }
                     }
                 }

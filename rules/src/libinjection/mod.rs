@@ -63,21 +63,45 @@ mod tests {
             (b"x' /*!50000union*/ select", "X"),
         ];
         for (input, fp) in cases {
-            assert_eq!(detect_sqli(input).as_deref(), Some(*fp), "input {:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                detect_sqli(input).as_deref(),
+                Some(*fp),
+                "input {:?}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 
     #[test]
     fn benign_text_is_not_sqli() {
-        for input in [&b""[..], b"hello world", b"O'Reilly", b"1 union", b"sexy and 17", b"42", b"foo@example.com"] {
-            assert_eq!(detect_sqli(input), None, "input {:?}", String::from_utf8_lossy(input));
+        for input in [
+            &b""[..],
+            b"hello world",
+            b"O'Reilly",
+            b"1 union",
+            b"sexy and 17",
+            b"42",
+            b"foo@example.com",
+        ] {
+            assert_eq!(
+                detect_sqli(input),
+                None,
+                "input {:?}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 
     #[test]
     fn last_context_fingerprint_is_reported() {
-        assert_eq!(sqli_verdict_and_fingerprint(b"hello world"), (false, sqli_verdict_and_fingerprint(b"a b").1));
-        assert_eq!(sqli_verdict_and_fingerprint(b"hello world").1.as_str(), "nn");
+        assert_eq!(
+            sqli_verdict_and_fingerprint(b"hello world"),
+            (false, sqli_verdict_and_fingerprint(b"a b").1)
+        );
+        assert_eq!(
+            sqli_verdict_and_fingerprint(b"hello world").1.as_str(),
+            "nn"
+        );
     }
 
     #[test]
@@ -96,11 +120,26 @@ mod tests {
             b"<scr\0ipt>",
         ];
         for input in bad {
-            assert!(detect_xss(input), "should be XSS: {:?}", String::from_utf8_lossy(input));
+            assert!(
+                detect_xss(input),
+                "should be XSS: {:?}",
+                String::from_utf8_lossy(input)
+            );
         }
-        let good: &[&[u8]] = &[b"", b"hello", b"a < b and c > d", b"<b>bold</b>", b"<a href=\"/x\">x</a>", b"x=1&y=2"];
+        let good: &[&[u8]] = &[
+            b"",
+            b"hello",
+            b"a < b and c > d",
+            b"<b>bold</b>",
+            b"<a href=\"/x\">x</a>",
+            b"x=1&y=2",
+        ];
         for input in good {
-            assert!(!detect_xss(input), "should not be XSS: {:?}", String::from_utf8_lossy(input));
+            assert!(
+                !detect_xss(input),
+                "should not be XSS: {:?}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 
@@ -120,7 +159,8 @@ mod tests {
     fn no_panic_on_random_bytes() {
         // Bytes drawn mostly from the characters the tokenizers care about,
         // so that odd quoting, comments and entities get exercised.
-        const ALPHABET: &[u8] = b"'\"`;-#/*()=<>!|&^%+,.:@$\\[]{}?~ \t\n\r\x00\x0b\x0c\xa0\xffaAeEnNqQuUxXbBsS019;&#xX";
+        const ALPHABET: &[u8] =
+            b"'\"`;-#/*()=<>!|&^%+,.:@$\\[]{}?~ \t\n\r\x00\x0b\x0c\xa0\xffaAeEnNqQuUxXbBsS019;&#xX";
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let mut buf = Vec::with_capacity(300);
         for round in 0..60_000 {
@@ -128,7 +168,11 @@ mod tests {
             let len = (rng.next() % 96) as usize + if round % 50 == 0 { 200 } else { 0 };
             for _ in 0..len {
                 let r = rng.next();
-                let b = if r % 3 == 0 { (r >> 8) as u8 } else { ALPHABET[(r >> 8) as usize % ALPHABET.len()] };
+                let b = if r % 3 == 0 {
+                    (r >> 8) as u8
+                } else {
+                    ALPHABET[(r >> 8) as usize % ALPHABET.len()]
+                };
                 buf.push(b);
             }
             let (hit, fp) = sqli_verdict_and_fingerprint(&buf);

@@ -10,7 +10,7 @@
 //! Everything lives on the stack: tokens keep at most 31 bytes of their text
 //! (as the C library does, and the truncation is observable).
 
-use super::data::{FINGERPRINTS, KEYWORDS, KEYWORD_MAX_LEN, SCAN};
+use super::data::{FINGERPRINTS, KEYWORDS, KEYWORD_MAX_LEN, KEYWORD_SLOTS, SCAN};
 
 /// At most this many folded tokens make up a fingerprint.
 const MAX_TOKENS: usize = 5;
@@ -128,7 +128,13 @@ struct Token {
 }
 
 impl Token {
-    const EMPTY: Token = Token { kind: T_NONE, open: 0, close: 0, len: 0, val: [0; VAL_MAX] };
+    const EMPTY: Token = Token {
+        kind: T_NONE,
+        open: 0,
+        close: 0,
+        len: 0,
+        val: [0; VAL_MAX],
+    };
 
     fn text(&self) -> &[u8] {
         &self.val[..usize::from(self.len).min(VAL_MAX)]
@@ -175,7 +181,11 @@ impl Token {
 }
 
 fn upper_eq(text: &[u8], upper: &[u8]) -> bool {
-    text.len() == upper.len() && text.iter().zip(upper).all(|(a, b)| a.to_ascii_uppercase() == *b)
+    text.len() == upper.len()
+        && text
+            .iter()
+            .zip(upper)
+            .all(|(a, b)| a.to_ascii_uppercase() == *b)
 }
 
 /// Token type of an SQL word (case-insensitive), or `T_NONE`.
@@ -183,15 +193,24 @@ fn lookup_word(key: &[u8]) -> u8 {
     if key.is_empty() || key.len() > KEYWORD_MAX_LEN {
         return T_NONE;
     }
+    // Upper-case into a stack buffer while hashing (FNV-1a, as the generator).
     let mut buf = [0u8; KEYWORD_MAX_LEN];
-    let upper = &mut buf[..key.len()];
-    for (d, s) in upper.iter_mut().zip(key) {
+    let mut hash: u32 = 0x811C_9DC5;
+    for (d, s) in buf.iter_mut().zip(key) {
         *d = s.to_ascii_uppercase();
+        hash = (hash ^ u32::from(*d)).wrapping_mul(0x0100_0193);
     }
-    let upper = &*upper;
-    match KEYWORDS.binary_search_by(|(word, _)| (*word).cmp(upper)) {
-        Ok(i) => KEYWORDS[i].1,
-        Err(_) => T_NONE,
+    let upper = &buf[..key.len()];
+    let mask = KEYWORD_SLOTS.len() - 1;
+    let mut i = hash as usize & mask;
+    loop {
+        let Some((word, kind)) = KEYWORDS.get(usize::from(KEYWORD_SLOTS[i])) else {
+            return T_NONE;
+        };
+        if *word == upper {
+            return *kind;
+        }
+        i = (i + 1) & mask;
     }
 }
 
@@ -199,13 +218,13 @@ fn is_blacklisted(fp: &[u8]) -> bool {
     if fp.is_empty() || fp.len() > 8 {
         return false;
     }
-    let mut buf = [0u8; 8];
-    let upper = &mut buf[..fp.len()];
-    for (d, s) in upper.iter_mut().zip(fp) {
+    let mut packed = [0u8; 8];
+    for (d, s) in packed.iter_mut().zip(fp) {
         *d = s.to_ascii_uppercase();
     }
-    let upper = &*upper;
-    FINGERPRINTS.binary_search_by(|p| (*p).cmp(upper)).is_ok()
+    FINGERPRINTS
+        .binary_search(&u64::from_be_bytes(packed))
+        .is_ok()
 }
 
 /// Whitespace for SQL: includes NUL and Latin-1 NBSP.
@@ -213,31 +232,56 @@ fn is_white(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0xa0 | 0)
 }
 
-/// Length of the prefix of `s` made of bytes in `set`. NUL always counts as
-/// part of the set (a quirk of the C implementation's `strchr`).
-fn span(s: &[u8], set: &[u8]) -> usize {
-    s.iter().position(|c| *c != 0 && !set.contains(c)).unwrap_or(s.len())
+/// A set of bytes as a lookup table.
+struct ByteSet([bool; 256]);
+
+impl ByteSet {
+    /// The set of `bytes`; NUL is always a member (the C implementation tests
+    /// membership with `strchr`, which also finds a string's terminator).
+    const fn of(bytes: &[u8]) -> ByteSet {
+        let mut set = [false; 256];
+        set[0] = true;
+        let mut i = 0;
+        while i < bytes.len() {
+            set[bytes[i] as usize] = true;
+            i += 1;
+        }
+        ByteSet(set)
+    }
+
+    fn has(&self, c: u8) -> bool {
+        self.0[usize::from(c)]
+    }
 }
 
-/// Length of the prefix of `s` free of bytes in `stop` and of NUL.
-fn span_until(s: &[u8], stop: &[u8]) -> usize {
-    s.iter().position(|c| *c == 0 || stop.contains(c)).unwrap_or(s.len())
+/// Length of the prefix of `s` made of members of `set`.
+fn span(s: &[u8], set: &ByteSet) -> usize {
+    s.iter().position(|c| !set.has(*c)).unwrap_or(s.len())
+}
+
+/// Length of the prefix of `s` free of members of `stop`.
+fn span_until(s: &[u8], stop: &ByteSet) -> usize {
+    s.iter().position(|c| stop.has(*c)).unwrap_or(s.len())
 }
 
 /// First `i >= from` with `s[i] == a && s[i+1] == b`.
 fn find_pair(s: &[u8], from: usize, a: u8, b: u8) -> Option<usize> {
     let hay = s.get(from..)?;
-    hay.windows(2).position(|w| w[0] == a && w[1] == b).map(|i| i + from)
+    hay.windows(2)
+        .position(|w| w[0] == a && w[1] == b)
+        .map(|i| i + from)
 }
 
 fn find_byte(s: &[u8], from: usize, b: u8) -> Option<usize> {
     memchr::memchr(b, s.get(from..)?).map(|i| i + from)
 }
 
-const WORD_STOP: &[u8] = b" []{}<>:\\?=@!#~+-*/&|^%(),';\t\n\x0b\x0c\r\"\xa0";
-const VAR_STOP: &[u8] = b" <>:\\?=@!#~+-*/&|^%(),';\t\n\x0b\x0c\r'`\"";
-const HEX_DIGITS: &[u8] = b"0123456789ABCDEFabcdef";
-const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+static WORD_STOP: ByteSet = ByteSet::of(b" []{}<>:\\?=@!#~+-*/&|^%(),';\t\n\x0b\x0c\r\"\xa0");
+static VAR_STOP: ByteSet = ByteSet::of(b" <>:\\?=@!#~+-*/&|^%(),';\t\n\x0b\x0c\r'`\"");
+static HEX_DIGITS: ByteSet = ByteSet::of(b"0123456789ABCDEFabcdef");
+static BINARY_DIGITS: ByteSet = ByteSet::of(b"01");
+static MONEY: ByteSet = ByteSet::of(b"0123456789.,");
+static LETTERS: ByteSet = ByteSet::of(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
 
 /// Words that, followed by `(`, are function calls rather than names.
 const FUNCTION_LIKE_WORDS: [&[u8]; 11] = [
@@ -300,7 +344,9 @@ impl<'a> Sqli<'a> {
     /// Sets the current token to `kind` with text `s[start..start+len]`.
     fn emit(&mut self, kind: u8, start: usize, len: usize) {
         let s = self.s;
-        let text = s.get(start..start.saturating_add(len).min(s.len())).unwrap_or(&[]);
+        let text = s
+            .get(start..start.saturating_add(len).min(s.len()))
+            .unwrap_or(&[]);
         self.tok().set(kind, text);
     }
 
@@ -318,7 +364,11 @@ impl<'a> Sqli<'a> {
         }
         *self.tok() = Token::EMPTY;
         if self.pos == 0 && self.ctx & (QUOTE_SINGLE | QUOTE_DOUBLE) != 0 {
-            let delim = if self.ctx & QUOTE_SINGLE != 0 { b'\'' } else { b'"' };
+            let delim = if self.ctx & QUOTE_SINGLE != 0 {
+                b'\''
+            } else {
+                b'"'
+            };
             self.pos = self.string_body(0, delim, 0);
             self.token_count += 1;
             return true;
@@ -369,8 +419,8 @@ impl<'a> Sqli<'a> {
                     self.qstring(1)
                 }
             }
-            Scan::XString => self.radix_string(HEX_DIGITS),
-            Scan::BString => self.radix_string(b"01"),
+            Scan::XString => self.radix_string(&HEX_DIGITS),
+            Scan::BString => self.radix_string(&BINARY_DIGITS),
             Scan::EString => self.estring(),
             Scan::BWord => self.bracket_word(),
             Scan::Backslash => {
@@ -444,9 +494,8 @@ impl<'a> Sqli<'a> {
     fn dash(&mut self) -> usize {
         let (s, pos) = (self.s, self.pos);
         let next_dash = self.at(pos + 1) == b'-' && pos + 1 < s.len();
-        if next_dash && pos + 2 < s.len() && is_white(s[pos + 2]) {
-            self.line_comment()
-        } else if next_dash && pos + 2 == s.len() {
+        // `--` then whitespace or end of input: always a comment.
+        if next_dash && (pos + 2 == s.len() || (pos + 2 < s.len() && is_white(s[pos + 2]))) {
             self.line_comment()
         } else if next_dash && self.ctx & SQL_ANSI != 0 {
             // `--x`: a comment in ANSI SQL, two minus signs in MySQL.
@@ -493,7 +542,11 @@ impl<'a> Sqli<'a> {
                     return s.len();
                 }
                 Some(qp) => {
-                    let backslashes = s[start.min(qp)..qp].iter().rev().take_while(|c| **c == b'\\').count();
+                    let backslashes = s[start.min(qp)..qp]
+                        .iter()
+                        .rev()
+                        .take_while(|c| **c == b'\\')
+                        .count();
                     if backslashes % 2 == 1 {
                         q = find_byte(s, qp + 1, delim);
                     } else if qp + 1 < s.len() && s[qp + 1] == s[qp] {
@@ -538,7 +591,11 @@ impl<'a> Sqli<'a> {
     fn qstring(&mut self, offset: usize) -> usize {
         let s = self.s;
         let pos = self.pos + offset;
-        if pos >= s.len() || !matches!(s[pos], b'q' | b'Q') || pos + 2 >= s.len() || s[pos + 1] != b'\'' {
+        if pos >= s.len()
+            || !matches!(s[pos], b'q' | b'Q')
+            || pos + 2 >= s.len()
+            || s[pos + 1] != b'\''
+        {
             return self.word();
         }
         let open = s[pos + 2];
@@ -573,7 +630,7 @@ impl<'a> Sqli<'a> {
     }
 
     /// `X'4142'` and `B'0101'` literals: numbers.
-    fn radix_string(&mut self, digits: &[u8]) -> usize {
+    fn radix_string(&mut self, digits: &ByteSet) -> usize {
         let (s, pos) = (self.s, self.pos);
         if pos + 2 >= s.len() || s[pos + 1] != b'\'' {
             return self.word();
@@ -603,7 +660,7 @@ impl<'a> Sqli<'a> {
 
     fn word(&mut self) -> usize {
         let (s, pos) = (self.s, self.pos);
-        let wlen = span_until(&s[pos..], WORD_STOP);
+        let wlen = span_until(&s[pos..], &WORD_STOP);
         self.emit(T_BAREWORD, pos, wlen);
         // `SELECT.1` or SELECT`col`: a keyword before a `.` or backtick ends the word.
         let tok = self.tokens[self.cur];
@@ -628,7 +685,11 @@ impl<'a> Sqli<'a> {
     fn tick(&mut self) -> usize {
         let end = self.string_body(self.pos, b'`', 1);
         let tok = self.tok();
-        tok.kind = if lookup_word(tok.text()) == T_FUNCTION { T_FUNCTION } else { T_BAREWORD };
+        tok.kind = if lookup_word(tok.text()) == T_FUNCTION {
+            T_FUNCTION
+        } else {
+            T_BAREWORD
+        };
         end
     }
 
@@ -643,12 +704,16 @@ impl<'a> Sqli<'a> {
             let c = s[pos];
             if c == b'`' || c == b'\'' || c == b'"' {
                 self.pos = pos;
-                let end = if c == b'`' { self.tick() } else { self.string_body(pos, c, 1) };
+                let end = if c == b'`' {
+                    self.tick()
+                } else {
+                    self.string_body(pos, c, 1)
+                };
                 self.tok().kind = T_VARIABLE;
                 return end;
             }
         }
-        let n = span_until(s.get(pos..).unwrap_or(&[]), VAR_STOP);
+        let n = span_until(s.get(pos..).unwrap_or(&[]), &VAR_STOP);
         self.emit(T_VARIABLE, pos, n);
         pos + n
     }
@@ -662,7 +727,7 @@ impl<'a> Sqli<'a> {
             self.tok().set_char(T_BAREWORD, b'$');
             return slen;
         }
-        let digits = span(&s[pos + 1..], b"0123456789.,");
+        let digits = span(&s[pos + 1..], &MONEY);
         if digits == 1 && s[pos + 1] == b'.' {
             return self.word();
         }
@@ -684,7 +749,7 @@ impl<'a> Sqli<'a> {
                 }
             };
         }
-        let tag = span(&s[pos + 1..], LETTERS);
+        let tag = span(&s[pos + 1..], &LETTERS);
         if tag == 0 || pos + tag + 1 == slen || s[pos + tag + 1] != b'$' {
             self.tok().set_char(T_BAREWORD, b'$');
             return pos + 1;
@@ -720,9 +785,9 @@ impl<'a> Sqli<'a> {
         let slen = s.len();
         let mut pos = self.pos;
         if s[pos] == b'0' && pos + 1 < slen {
-            let digits: Option<&[u8]> = match s[pos + 1] {
-                b'x' | b'X' => Some(HEX_DIGITS),
-                b'b' | b'B' => Some(b"01"),
+            let digits = match s[pos + 1] {
+                b'x' | b'X' => Some(&HEX_DIGITS),
+                b'b' | b'B' => Some(&BINARY_DIGITS),
                 _ => None,
             };
             if let Some(digits) = digits {
@@ -772,7 +837,11 @@ impl<'a> Sqli<'a> {
             }
         }
         // `1.e`, `10E`: a word, not a number.
-        let kind = if has_e && !has_exponent { T_BAREWORD } else { T_NUMBER };
+        let kind = if has_e && !has_exponent {
+            T_BAREWORD
+        } else {
+            T_NUMBER
+        };
         self.emit(kind, start, pos - start);
         pos
     }
@@ -781,7 +850,14 @@ impl<'a> Sqli<'a> {
 
     /// Reads tokens into `tokens[pos..]` until `pos - left` reaches `want`;
     /// comments are remembered but not kept. Returns whether input remains.
-    fn fill(&mut self, mut more: bool, pos: &mut usize, left: usize, want: usize, last_comment: &mut Token) -> bool {
+    fn fill(
+        &mut self,
+        mut more: bool,
+        pos: &mut usize,
+        left: usize,
+        want: usize,
+        last_comment: &mut Token,
+    ) -> bool {
         while more && *pos <= MAX_TOKENS && pos.wrapping_sub(left) < want {
             self.cur = *pos;
             more = self.next_token();
@@ -800,7 +876,16 @@ impl<'a> Sqli<'a> {
     /// Joins two word-like tokens when the pair is itself a known phrase
     /// (`UNION` `ALL` -> `UNION ALL`).
     fn merge_words(&mut self, a: usize, b: usize) -> bool {
-        const FIRST: &[u8] = &[T_KEYWORD, T_BAREWORD, T_OPERATOR, T_UNION, T_FUNCTION, T_EXPRESSION, T_TSQL, T_SQLTYPE];
+        const FIRST: &[u8] = &[
+            T_KEYWORD,
+            T_BAREWORD,
+            T_OPERATOR,
+            T_UNION,
+            T_FUNCTION,
+            T_EXPRESSION,
+            T_TSQL,
+            T_SQLTYPE,
+        ];
         let (ta, tb) = (self.tokens[a], self.tokens[b]);
         if !FIRST.contains(&ta.kind) || !(FIRST.contains(&tb.kind) || tb.kind == T_LOGIC) {
             return false;
@@ -834,7 +919,11 @@ impl<'a> Sqli<'a> {
         while more {
             more = self.next_token();
             let t = &self.tokens[0];
-            if !(t.kind == T_COMMENT || t.kind == T_LPAREN || t.kind == T_SQLTYPE || t.is_unary_op()) {
+            if !(t.kind == T_COMMENT
+                || t.kind == T_LPAREN
+                || t.kind == T_SQLTYPE
+                || t.is_unary_op())
+            {
                 break;
             }
         }
@@ -908,7 +997,11 @@ impl<'a> Sqli<'a> {
                 && k(2) == T_LPAREN
                 && (k(3) == T_BAREWORD || k(3) == T_NUMBER)
                 && k(4) == T_RPAREN)
-            || (k(0) == T_NUMBER && k(1) == T_RPAREN && k(2) == T_COMMA && k(3) == T_LPAREN && k(4) == T_NUMBER)
+            || (k(0) == T_NUMBER
+                && k(1) == T_RPAREN
+                && k(2) == T_COMMA
+                && k(3) == T_LPAREN
+                && k(4) == T_NUMBER)
             || (k(0) == T_BAREWORD
                 && k(1) == T_RPAREN
                 && k(2) == T_OPERATOR
@@ -921,7 +1014,9 @@ impl<'a> Sqli<'a> {
         let a = self.tokens[left];
         let b = self.tokens[left + 1];
         let back = if left > 0 { left - 1 } else { 0 };
-        if (a.kind == T_STRING && b.kind == T_STRING) || (a.kind == T_SEMICOLON && b.kind == T_SEMICOLON) {
+        if (a.kind == T_STRING && b.kind == T_STRING)
+            || (a.kind == T_SEMICOLON && b.kind == T_SEMICOLON)
+        {
             // "foo" "bar" is one string; repeated semicolons are one.
             *pos -= 1;
             return Step::AgainFrom(left);
@@ -955,7 +1050,11 @@ impl<'a> Sqli<'a> {
             return Step::AgainFrom(left);
         }
         if a.kind == T_KEYWORD && (a.is(b"IN") || a.is(b"NOT IN")) {
-            self.tokens[left].kind = if b.kind == T_LPAREN { T_OPERATOR } else { T_BAREWORD };
+            self.tokens[left].kind = if b.kind == T_LPAREN {
+                T_OPERATOR
+            } else {
+                T_BAREWORD
+            };
             return Step::AgainFrom(left);
         }
         if a.kind == T_OPERATOR && (a.is(b"LIKE") || a.is(b"NOT LIKE")) {
@@ -965,7 +1064,10 @@ impl<'a> Sqli<'a> {
             return Step::Next(left);
         }
         if a.kind == T_SQLTYPE
-            && matches!(b.kind, T_BAREWORD | T_NUMBER | T_SQLTYPE | T_LPAREN | T_FUNCTION | T_VARIABLE | T_STRING)
+            && matches!(
+                b.kind,
+                T_BAREWORD | T_NUMBER | T_SQLTYPE | T_LPAREN | T_FUNCTION | T_VARIABLE | T_STRING
+            )
         {
             self.tokens[left] = b;
             *pos -= 1;
@@ -991,7 +1093,8 @@ impl<'a> Sqli<'a> {
             }
             return Step::Again;
         }
-        if (a.kind == T_LPAREN && b.kind == T_LPAREN) || (a.kind == T_RPAREN && b.kind == T_RPAREN) {
+        if (a.kind == T_LPAREN && b.kind == T_LPAREN) || (a.kind == T_RPAREN && b.kind == T_RPAREN)
+        {
             *pos -= 1;
             return Step::Again;
         }
@@ -1014,13 +1117,21 @@ impl<'a> Sqli<'a> {
 
     /// Rules on the triple at `left`; true when something was folded.
     fn fold_three(&mut self, left: usize, pos: &mut usize) -> bool {
-        let (a, b, c) = (self.tokens[left], self.tokens[left + 1], self.tokens[left + 2]);
+        let (a, b, c) = (
+            self.tokens[left],
+            self.tokens[left + 1],
+            self.tokens[left + 2],
+        );
         let (ka, kb, kc) = (a.kind, b.kind, c.kind);
         if (ka == T_NUMBER && kb == T_OPERATOR && kc == T_NUMBER)
             || (ka == T_OPERATOR && kb != T_LPAREN && kc == T_OPERATOR)
             || (ka == T_LOGIC && kc == T_LOGIC)
-            || (ka == T_VARIABLE && kb == T_OPERATOR && matches!(kc, T_VARIABLE | T_NUMBER | T_BAREWORD))
-            || (matches!(ka, T_BAREWORD | T_NUMBER) && kb == T_OPERATOR && matches!(kc, T_NUMBER | T_BAREWORD))
+            || (ka == T_VARIABLE
+                && kb == T_OPERATOR
+                && matches!(kc, T_VARIABLE | T_NUMBER | T_BAREWORD))
+            || (matches!(ka, T_BAREWORD | T_NUMBER)
+                && kb == T_OPERATOR
+                && matches!(kc, T_NUMBER | T_BAREWORD))
             || (matches!(ka, T_BAREWORD | T_NUMBER | T_VARIABLE | T_STRING)
                 && kb == T_OPERATOR
                 && b.text() == b"::"
@@ -1033,23 +1144,32 @@ impl<'a> Sqli<'a> {
             *pos -= 2;
             return true;
         }
-        let drop_middle = (matches!(ka, T_EXPRESSION | T_GROUP | T_COMMA) && b.is_unary_op() && kc == T_LPAREN)
-            || (matches!(ka, T_KEYWORD | T_EXPRESSION | T_GROUP)
-                && b.is_unary_op()
-                && matches!(kc, T_NUMBER | T_BAREWORD | T_VARIABLE | T_STRING | T_FUNCTION));
+        let drop_middle =
+            (matches!(ka, T_EXPRESSION | T_GROUP | T_COMMA) && b.is_unary_op() && kc == T_LPAREN)
+                || (matches!(ka, T_KEYWORD | T_EXPRESSION | T_GROUP)
+                    && b.is_unary_op()
+                    && matches!(
+                        kc,
+                        T_NUMBER | T_BAREWORD | T_VARIABLE | T_STRING | T_FUNCTION
+                    ));
         if drop_middle {
             // `SELECT + (`, `select - 1`: the unary operator goes.
             self.tokens[left + 1] = c;
             *pos -= 1;
             return true;
         }
-        if ka == T_COMMA && b.is_unary_op() && matches!(kc, T_NUMBER | T_BAREWORD | T_VARIABLE | T_STRING) {
+        if ka == T_COMMA
+            && b.is_unary_op()
+            && matches!(kc, T_NUMBER | T_BAREWORD | T_VARIABLE | T_STRING)
+        {
             // `1,-1`: drop the sign and back up to fold `1,1` as well.
             self.tokens[left + 1] = c;
             *pos = pos.wrapping_sub(3);
             return true;
         }
-        if (ka == T_COMMA && b.is_unary_op() && kc == T_FUNCTION) || (ka == T_EXPRESSION && kb == T_DOT && kc == T_BAREWORD) {
+        if (ka == T_COMMA && b.is_unary_op() && kc == T_FUNCTION)
+            || (ka == T_EXPRESSION && kb == T_DOT && kc == T_BAREWORD)
+        {
             self.tokens[left + 1] = c;
             *pos -= 1;
             return true;
@@ -1074,12 +1194,19 @@ impl<'a> Sqli<'a> {
             }
         }
         let mut fp = Fingerprint::default();
-        for (d, t) in fp.bytes.iter_mut().zip(&self.tokens[..n.min(MAX_TOKENS + 1)]) {
+        for (d, t) in fp
+            .bytes
+            .iter_mut()
+            .zip(&self.tokens[..n.min(MAX_TOKENS + 1)])
+        {
             *d = t.kind;
         }
         fp.len = n.min(MAX_TOKENS + 1) as u8;
         if fp.as_bytes().contains(&T_EVIL) {
-            fp = Fingerprint { bytes: [T_EVIL, 0, 0, 0, 0, 0, 0, 0], len: 1 };
+            fp = Fingerprint {
+                bytes: [T_EVIL, 0, 0, 0, 0, 0, 0, 0],
+                len: 1,
+            };
             self.tokens[0] = Token::EMPTY;
             self.tokens[0].set_char(T_EVIL, T_EVIL);
             self.tokens[1].kind = T_NONE;
@@ -1095,7 +1222,10 @@ impl<'a> Sqli<'a> {
     fn looks_benign(&self) -> bool {
         let fp = self.fp.as_bytes();
         let t = &self.tokens;
-        if fp.len() > 1 && fp[fp.len() - 1] == T_COMMENT && memchr::memmem::find(self.s, b"sp_password").is_some() {
+        if fp.len() > 1
+            && fp[fp.len() - 1] == T_COMMENT
+            && memchr::memmem::find(self.s, b"sp_password").is_some()
+        {
             // SQL Server hides statements mentioning sp_password from its audit log.
             return false;
         }
@@ -1122,7 +1252,9 @@ impl<'a> Sqli<'a> {
                     if (ch as i8) <= 32 {
                         return false;
                     }
-                    if (ch == b'/' && self.at(i + 1) == b'*') || (ch == b'-' && self.at(i + 1) == b'-') {
+                    if (ch == b'/' && self.at(i + 1) == b'*')
+                        || (ch == b'-' && self.at(i + 1) == b'-')
+                    {
                         return false;
                     }
                     return true;

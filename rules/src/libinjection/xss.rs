@@ -20,9 +20,26 @@ enum Attr {
 }
 
 const BLACK_TAGS: [&[u8]; 20] = [
-    b"APPLET", b"BASE", b"COMMENT", b"EMBED", b"FRAME", b"FRAMESET", b"HANDLER", b"IFRAME", b"IMPORT",
-    b"ISINDEX", b"LINK", b"LISTENER", b"META", b"NOSCRIPT", b"OBJECT", b"SCRIPT", b"STYLE", b"VMLFRAME",
-    b"XML", b"XSS",
+    b"APPLET",
+    b"BASE",
+    b"COMMENT",
+    b"EMBED",
+    b"FRAME",
+    b"FRAMESET",
+    b"HANDLER",
+    b"IFRAME",
+    b"IMPORT",
+    b"ISINDEX",
+    b"LINK",
+    b"LISTENER",
+    b"META",
+    b"NOSCRIPT",
+    b"OBJECT",
+    b"SCRIPT",
+    b"STYLE",
+    b"VMLFRAME",
+    b"XML",
+    b"XSS",
 ];
 
 const BLACK_ATTRS: [(&[u8], Attr); 20] = [
@@ -71,7 +88,9 @@ fn is_black_tag(name: &[u8]) -> bool {
     if name.len() < 3 {
         return false;
     }
-    BLACK_TAGS.iter().any(|t| same_name(t, name)) || starts_ci(name, b"SVG") || starts_ci(name, b"XSL")
+    BLACK_TAGS.iter().any(|t| same_name(t, name))
+        || starts_ci(name, b"SVG")
+        || starts_ci(name, b"XSL")
 }
 
 fn black_attr(name: &[u8]) -> Attr {
@@ -80,11 +99,17 @@ fn black_attr(name: &[u8]) -> Attr {
     }
     if name.len() >= 5 {
         // Any on* event handler, and XML namespace tricks.
-        if starts_ci(name, b"ON") || same_name(b"XMLNS", &name[..5]) || same_name(b"XLINK", &name[..5]) {
+        if starts_ci(name, b"ON")
+            || same_name(b"XMLNS", &name[..5])
+            || same_name(b"XLINK", &name[..5])
+        {
             return Attr::Black;
         }
     }
-    BLACK_ATTRS.iter().find(|(n, _)| same_name(n, name)).map_or(Attr::None, |(_, a)| *a)
+    BLACK_ATTRS
+        .iter()
+        .find(|(n, _)| same_name(n, name))
+        .map_or(Attr::None, |(_, a)| *a)
 }
 
 /// Byte `i` of the input, or 0 past its end (where the C code reads the
@@ -110,14 +135,18 @@ fn decode_char_at(s: &[u8], p: usize, len: usize) -> (i32, usize) {
     }
     const LIMIT: i32 = 0x0010_00FF;
     if matches!(at(s, p + 2), b'x' | b'X') {
-        let Some(mut val) = hex_value(at(s, p + 3)) else { return (i32::from(b'&'), 1) };
+        let Some(mut val) = hex_value(at(s, p + 3)) else {
+            return (i32::from(b'&'), 1);
+        };
         let mut i = 4;
         while i < len {
             let c = at(s, p + i);
             if c == b';' {
                 return (val, i + 1);
             }
-            let Some(d) = hex_value(c) else { return (val, i) };
+            let Some(d) = hex_value(c) else {
+                return (val, i);
+            };
             val = val * 16 + d;
             if val > LIMIT {
                 return (i32::from(b'&'), 1);
@@ -175,7 +204,11 @@ fn html_starts_with(prefix: &[u8], s: &[u8], mut p: usize, mut n: usize) -> bool
         if c == 0 || c == 10 {
             continue;
         }
-        let c = if (i32::from(b'a')..=i32::from(b'z')).contains(&c) { c - 0x20 } else { c };
+        let c = if (i32::from(b'a')..=i32::from(b'z')).contains(&c) {
+            c - 0x20
+        } else {
+            c
+        };
         // Compared as a C char: only the low byte counts.
         if prefix[matched] != c as u8 {
             return false;
@@ -188,8 +221,13 @@ fn html_starts_with(prefix: &[u8], s: &[u8], mut p: usize, mut n: usize) -> bool
 fn is_black_url(s: &[u8], start: usize, len: usize) -> bool {
     let token = s.get(start..start + len).unwrap_or(&[]);
     // Skip spaces, control characters and everything outside printable ASCII.
-    let skip = token.iter().take_while(|c| !(33..=126).contains(*c)).count();
-    BLACK_SCHEMES.iter().any(|scheme| html_starts_with(scheme, s, start + skip, len - skip))
+    let skip = token
+        .iter()
+        .take_while(|c| !(33..=126).contains(*c))
+        .count();
+    BLACK_SCHEMES
+        .iter()
+        .any(|scheme| html_starts_with(scheme, s, start + skip, len - skip))
 }
 
 fn is_xss_from(s: &[u8], start: Start) -> bool {
@@ -202,11 +240,7 @@ fn is_xss_from(s: &[u8], start: Start) -> bool {
         }
         match h5.kind {
             Kind::Doctype => return true,
-            Kind::TagNameOpen => {
-                if is_black_tag(token) {
-                    return true;
-                }
-            }
+            Kind::TagNameOpen if is_black_tag(token) => return true,
             Kind::AttrName => attr = black_attr(token),
             Kind::AttrValue => {
                 let bad = match attr {
@@ -230,7 +264,9 @@ fn is_xss_from(s: &[u8], start: Start) -> bool {
                     return true;
                 }
                 // IE's `<?import` and XML entity definitions.
-                if token.len() > 5 && (same_name(b"IMPORT", &token[..6]) || same_name(b"ENTITY", &token[..6])) {
+                if token.len() > 5
+                    && (same_name(b"IMPORT", &token[..6]) || same_name(b"ENTITY", &token[..6]))
+                {
                     return true;
                 }
             }
@@ -241,7 +277,13 @@ fn is_xss_from(s: &[u8], start: Start) -> bool {
 }
 
 pub(super) fn check(input: &[u8]) -> bool {
-    [Start::Data, Start::ValueNoQuote, Start::ValueSingleQuote, Start::ValueDoubleQuote, Start::ValueBackQuote]
-        .into_iter()
-        .any(|start| is_xss_from(input, start))
+    [
+        Start::Data,
+        Start::ValueNoQuote,
+        Start::ValueSingleQuote,
+        Start::ValueDoubleQuote,
+        Start::ValueBackQuote,
+    ]
+    .into_iter()
+    .any(|start| is_xss_from(input, start))
 }

@@ -4,10 +4,91 @@
 //! is the fingerprint of the last context tried (or `?` when the implementation
 //! does not expose it) and `<xss>` is 1 or 0.
 //! `--impl ours` (default) or `--impl rs` (needs `--features rs`).
+//! `--bench`: time our detectors on typical 40-byte arguments and check that
+//! they do not allocate.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{self, BufWriter, Read, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// Counts heap allocations, to check the detectors make none.
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Typical argument values, about 40 bytes each.
+const TYPICAL: [&[u8]; 6] = [
+    b"john.smith@example.com?ref=newsletter-2024",
+    b"The quick brown fox jumps over the lazy d",
+    b"1' OR '1'='1' -- and some trailing text x",
+    b"1 UNION SELECT username,password FROM us",
+    b"<img src=x onerror=alert(document.cookie)",
+    b"Mozilla/5.0 (X11; Linux x86_64; rv:109.0",
+];
+
+fn bench() {
+    use palisade_rules::libinjection as li;
+    let rounds = 200_000;
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let mut hits = 0usize;
+    let t = Instant::now();
+    for _ in 0..rounds {
+        for input in TYPICAL {
+            hits += usize::from(li::sqli_fingerprint(std::hint::black_box(input)).is_some());
+        }
+    }
+    let sqli_ns = t.elapsed().as_nanos() as f64 / (rounds * TYPICAL.len()) as f64;
+    let t = Instant::now();
+    for _ in 0..rounds {
+        for input in TYPICAL {
+            hits += usize::from(li::detect_xss(std::hint::black_box(input)));
+        }
+    }
+    let xss_ns = t.elapsed().as_nanos() as f64 / (rounds * TYPICAL.len()) as f64;
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    for input in TYPICAL {
+        let per = 100_000;
+        let t = Instant::now();
+        for _ in 0..per {
+            hits += usize::from(li::sqli_fingerprint(std::hint::black_box(input)).is_some());
+        }
+        let s_ns = t.elapsed().as_nanos() as f64 / per as f64;
+        let t = Instant::now();
+        for _ in 0..per {
+            hits += usize::from(li::detect_xss(std::hint::black_box(input)));
+        }
+        let x_ns = t.elapsed().as_nanos() as f64 / per as f64;
+        let fp = li::sqli_fingerprint(input).map(|f| f.to_string()).unwrap_or("-".into());
+        println!(
+            "{:>3} bytes  sqli={fp:<6} {s_ns:>5.0} ns  xss={:<5} {x_ns:>5.0} ns  {}",
+            input.len(),
+            li::detect_xss(input),
+            String::from_utf8_lossy(input)
+        );
+    }
+    println!("sqli_fingerprint: {sqli_ns:.0} ns/call, detect_xss: {xss_ns:.0} ns/call (mean over the inputs above)");
+    println!("heap allocations during {} calls: {allocations} (hits {hits})", 2 * rounds * TYPICAL.len());
+    assert_eq!(allocations, 0, "the detectors allocated");
+}
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--bench") {
+        return bench();
+    }
     let which = std::env::args().nth(2).unwrap_or_else(|| "ours".into());
     let mut data = Vec::new();
     io::stdin().read_to_end(&mut data).expect("read stdin");
