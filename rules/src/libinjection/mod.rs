@@ -143,6 +143,43 @@ mod tests {
         }
     }
 
+    #[test]
+    fn c_library_quirks_are_kept() {
+        // (input, fingerprint on a hit, fingerprint of the last context, XSS),
+        // as ModSecurity 3.0.9's libinjection reports them.
+        let cases: &[(&[u8], Option<&str>, &str, bool)] = &[
+            // NULs count as hex digits after 0x.
+            (b"0x\x00\x00 union select 1", Some("1UE1"), "1UE1", false),
+            // PostgreSQL $tag$ strings.
+            (b"1 $q$ x $q$ union select", Some("1sUE"), "1sUE", false),
+            (b"$ab$x union select 1", None, "s", false),
+            // Non-ASCII bytes cannot open an Oracle q-string (signed char).
+            (b"q'\xe9x\xe9' or 1=1", None, "sns", false),
+            (b"{`` union}", Some("X"), "X", false),
+            (b"1 /* /* */ union", Some("X"), "X", false),
+            (b"1' or 1=1 \\%1", None, "s&11", false),
+            (b"\\N union select", Some("1UE"), "1UE", false),
+            (b"1fUNION select 1", Some("1UE1"), "1UE1", false),
+            // A 0xFF byte reads as end of input inside a tag (signed char).
+            (b"<a \xff onload=x>", None, "onnno", false),
+            // Entities decoded to their low byte: &#x14a; is 'J'.
+            (b"<a href=&#x14a;avascript:x>", None, "onnoo", true),
+            (b"<a href=\"java&#0;script:x\">", None, "snoc", true),
+            (b"<a href=&#", None, "onnoo", false),
+            (b"<x on=1>", None, "onno", false),
+            (b"<svgx>", None, "o", true),
+            (b"<![CDATA[<script>]]>", None, "on?o", false),
+            (b"<?import x>", None, "o?nno", true),
+        ];
+        for (input, hit, last, xss) in cases {
+            let shown = String::from_utf8_lossy(input);
+            let (is_sqli, fp) = sqli_verdict_and_fingerprint(input);
+            assert_eq!(is_sqli.then(|| fp.as_str()), *hit, "sqli {shown:?}");
+            assert_eq!(fp.as_str(), *last, "last fingerprint {shown:?}");
+            assert_eq!(detect_xss(input), *xss, "xss {shown:?}");
+        }
+    }
+
     /// A small xorshift generator: deterministic, no dependency.
     struct Rng(u64);
 
@@ -168,10 +205,9 @@ mod tests {
             let len = (rng.next() % 96) as usize + if round % 50 == 0 { 200 } else { 0 };
             for _ in 0..len {
                 let r = rng.next();
-                let b = if r % 3 == 0 {
-                    (r >> 8) as u8
-                } else {
-                    ALPHABET[(r >> 8) as usize % ALPHABET.len()]
+                let b = match r % 3 {
+                    0 => (r >> 8) as u8,
+                    _ => ALPHABET[(r >> 8) as usize % ALPHABET.len()],
                 };
                 buf.push(b);
             }
