@@ -45,7 +45,60 @@ pub(crate) enum Pattern {
         /// Set when the pattern has a multi-line `^` (see [`CaretCheck`]).
         caret: Option<Box<CaretCheck>>,
     },
-    Fancy(fancy_regex::Regex),
+    Fancy(Fancy),
+}
+
+/// A fancy-regex pattern; `fold` means it searches the ASCII-lowercased input
+/// (see [`pcre::Translated::fold_input`]).
+#[derive(Debug)]
+pub(crate) struct Fancy {
+    re: fancy_regex::Regex,
+    fold: bool,
+}
+
+impl Fancy {
+    fn compile(pcre: &[u8], size_limit: usize) -> Result<Fancy, String> {
+        let latin = pcre::translate(pcre, Flavor::Latin1)?;
+        let re = fancy_regex::RegexBuilder::new(&latin.pattern)
+            .delegate_size_limit(size_limit)
+            .build()
+            .map_err(|e| format!("cannot compile regular expression: {e}"))?;
+        Ok(Fancy { re, fold: latin.fold_input })
+    }
+
+    fn text<'a>(&self, input: &'a [u8]) -> std::borrow::Cow<'a, str> {
+        if self.fold && input.iter().any(u8::is_ascii_uppercase) {
+            std::borrow::Cow::Owned(latin1::encode(&input.to_ascii_lowercase()).into_owned())
+        } else {
+            latin1::encode(input)
+        }
+    }
+
+    /// fancy-regex reports hitting its backtracking limit as an error; PCRE's
+    /// match-limit error is no match in ModSecurity, and so is this.
+    fn is_match(&self, input: &[u8]) -> bool {
+        self.re.is_match(&self.text(input)).unwrap_or(false)
+    }
+
+    fn captures(&self, input: &[u8], slots: &mut [Option<Vec<u8>>; 10]) -> bool {
+        let text = self.text(input);
+        let Ok(Some(caps)) = self.re.captures(&text) else { return false };
+        for (i, slot) in slots.iter_mut().enumerate() {
+            if let Some(m) = caps.get(i) {
+                let s = latin1::byte_offset(&text, m.start());
+                let e = latin1::byte_offset(&text, m.end());
+                set_capture(slot, &input[s..e]);
+            }
+        }
+        true
+    }
+
+    fn find_at(&self, input: &[u8], start: usize) -> Option<Range<usize>> {
+        let text = self.text(input);
+        let from = latin1::text_offset(input, start);
+        let m = self.re.find_from_pos(&text, from).ok()??;
+        Some(latin1::byte_offset(&text, m.start())..latin1::byte_offset(&text, m.end()))
+    }
 }
 
 /// Rust's multi-line `^` also holds after a newline that ends the subject, PCRE's
@@ -58,7 +111,7 @@ pub(crate) enum Pattern {
 pub(crate) struct CaretCheck {
     source: Vec<u8>,
     size_limit: usize,
-    exact: OnceLock<Option<fancy_regex::Regex>>,
+    exact: OnceLock<Option<Fancy>>,
 }
 
 impl CaretCheck {
@@ -66,16 +119,8 @@ impl CaretCheck {
         match_end == input.len() && input.last() == Some(&b'\n')
     }
 
-    fn exact(&self) -> Option<&fancy_regex::Regex> {
-        self.exact
-            .get_or_init(|| {
-                let latin = pcre::translate(&self.source, Flavor::Latin1).ok()?;
-                fancy_regex::RegexBuilder::new(&latin.pattern)
-                    .delegate_size_limit(self.size_limit)
-                    .build()
-                    .ok()
-            })
-            .as_ref()
+    fn exact(&self) -> Option<&Fancy> {
+        self.exact.get_or_init(|| Fancy::compile(&self.source, self.size_limit).ok()).as_ref()
     }
 }
 
@@ -98,12 +143,7 @@ impl Pattern {
             });
             return Ok(Pattern::Bytes { re, caret });
         }
-        let latin = pcre::translate(pcre, Flavor::Latin1)?;
-        fancy_regex::RegexBuilder::new(&latin.pattern)
-            .delegate_size_limit(size_limit)
-            .build()
-            .map(Pattern::Fancy)
-            .map_err(|e| format!("cannot compile regular expression: {e}"))
+        Fancy::compile(pcre, size_limit).map(Pattern::Fancy)
     }
 
     pub(crate) fn engine(&self) -> RegexEngine {
@@ -115,7 +155,7 @@ impl Pattern {
 
     /// The exact engine for `input` when a `regex` match ending at `match_end`
     /// needs confirming.
-    fn recheck(&self, input: &[u8], match_end: usize) -> Option<&fancy_regex::Regex> {
+    fn recheck(&self, input: &[u8], match_end: usize) -> Option<&Fancy> {
         match self {
             Pattern::Bytes { caret: Some(c), .. } if c.applies(input, match_end) => c.exact(),
             _ => None,
@@ -132,12 +172,12 @@ impl Pattern {
                 match re.find(input) {
                     None => false,
                     Some(m) => match self.recheck(input, m.end()) {
-                        Some(exact) => fancy_is_match(exact, input),
+                        Some(exact) => exact.is_match(input),
                         None => true,
                     },
                 }
             }
-            Pattern::Fancy(re) => fancy_is_match(re, input),
+            Pattern::Fancy(f) => f.is_match(input),
         }
     }
 
@@ -150,7 +190,7 @@ impl Pattern {
                 let mut locs = re.capture_locations();
                 let Some(m) = re.captures_read(&mut locs, input) else { return false };
                 if let Some(exact) = self.recheck(input, m.end()) {
-                    return fancy_captures(exact, input, slots);
+                    return exact.captures(input, slots);
                 }
                 for (i, slot) in slots.iter_mut().enumerate() {
                     if let Some((s, e)) = locs.get(i) {
@@ -159,7 +199,7 @@ impl Pattern {
                 }
                 true
             }
-            Pattern::Fancy(re) => fancy_captures(re, input, slots),
+            Pattern::Fancy(f) => f.captures(input, slots),
         }
     }
 
@@ -170,11 +210,11 @@ impl Pattern {
             Pattern::Bytes { re, .. } => {
                 let m = re.find_at(input, start)?;
                 match self.recheck(input, m.end()) {
-                    Some(exact) => fancy_find_at(exact, input, start),
+                    Some(exact) => exact.find_at(input, start),
                     None => Some(m.range()),
                 }
             }
-            Pattern::Fancy(re) => fancy_find_at(re, input, start),
+            Pattern::Fancy(f) => f.find_at(input, start),
         }
     }
 
@@ -191,32 +231,6 @@ impl Pattern {
             }
         }
     }
-}
-
-/// fancy-regex reports hitting its backtracking limit as an error; PCRE's
-/// match-limit error is no match in ModSecurity, and so is this.
-fn fancy_is_match(re: &fancy_regex::Regex, input: &[u8]) -> bool {
-    re.is_match(&latin1::encode(input)).unwrap_or(false)
-}
-
-fn fancy_captures(re: &fancy_regex::Regex, input: &[u8], slots: &mut [Option<Vec<u8>>; 10]) -> bool {
-    let text = latin1::encode(input);
-    let Ok(Some(caps)) = re.captures(&text) else { return false };
-    for (i, slot) in slots.iter_mut().enumerate() {
-        if let Some(m) = caps.get(i) {
-            let s = latin1::byte_offset(&text, m.start());
-            let e = latin1::byte_offset(&text, m.end());
-            set_capture(slot, &input[s..e]);
-        }
-    }
-    true
-}
-
-fn fancy_find_at(re: &fancy_regex::Regex, input: &[u8], start: usize) -> Option<Range<usize>> {
-    let text = latin1::encode(input);
-    let from = latin1::text_offset(input, start);
-    let m = re.find_from_pos(&text, from).ok()??;
-    Some(latin1::byte_offset(&text, m.start())..latin1::byte_offset(&text, m.end()))
 }
 
 /// Bounded cache of patterns compiled from macro-expanded arguments.
@@ -329,6 +343,18 @@ mod tests {
         let p = Pattern::new(b"a\n^").unwrap();
         assert_eq!(p.find_at(b"a\n", 0), None);
         assert_eq!(p.find_at(b"a\na", 0), Some(0..2));
+    }
+
+    #[test]
+    fn caseless_backreference() {
+        // CRS 3.3.4 942130 compares a tautology's sides case-insensitively.
+        let p = Pattern::new(br"(?i:\b([\d\w]+)\b\s*=\s*\b\1\b)").unwrap();
+        assert!(p.is_match(b"where A = a"));
+        let mut slots: [Option<Vec<u8>>; 10] = Default::default();
+        assert!(p.captures(b"x Ab=aB", &mut slots));
+        assert_eq!(slots[0].as_deref(), Some(&b"Ab=aB"[..]));
+        assert_eq!(slots[1].as_deref(), Some(&b"Ab"[..]));
+        assert!(!p.is_match(b"a = b"));
     }
 
     #[test]
