@@ -99,6 +99,17 @@ impl Fancy {
         let m = self.re.find_from_pos(&text, from).ok()??;
         Some(latin1::byte_offset(&text, m.start())..latin1::byte_offset(&text, m.end()))
     }
+
+    fn groups_at(&self, input: &[u8], start: usize, spans: &mut Vec<Option<Range<usize>>>) -> bool {
+        let text = self.text(input);
+        let from = latin1::text_offset(input, start);
+        let Ok(Some(caps)) = self.re.captures_from_pos(&text, from) else { return false };
+        spans.clear();
+        spans.extend(caps.iter().map(|g| {
+            g.map(|m| latin1::byte_offset(&text, m.start())..latin1::byte_offset(&text, m.end()))
+        }));
+        true
+    }
 }
 
 /// Rust's multi-line `^` also holds after a newline that ends the subject, PCRE's
@@ -218,17 +229,26 @@ impl Pattern {
         }
     }
 
-    /// All successive non-overlapping matches in `input`, as PCRE's repeated
-    /// search does (an empty match moves the next search one byte on), until `f`
-    /// returns true.
-    pub(crate) fn for_each_match(&self, input: &[u8], mut f: impl FnMut(Range<usize>) -> bool) {
-        let mut offset = 0;
-        while offset <= input.len() {
-            let Some(m) = self.find_at(input, offset) else { return };
-            offset = if m.is_empty() { m.end + 1 } else { m.end };
-            if f(m) {
-                return;
+    /// The leftmost match starting at or after `start`, as the span of every
+    /// group (`None` for a group that did not take part); false when none.
+    pub(crate) fn groups_at(
+        &self,
+        input: &[u8],
+        start: usize,
+        spans: &mut Vec<Option<Range<usize>>>,
+    ) -> bool {
+        match self {
+            Pattern::Bytes { re, .. } => {
+                let mut locs = re.capture_locations();
+                let Some(m) = re.captures_read_at(&mut locs, input, start) else { return false };
+                if let Some(exact) = self.recheck(input, m.end()) {
+                    return exact.groups_at(input, start, spans);
+                }
+                spans.clear();
+                spans.extend((0..locs.len()).map(|i| locs.get(i).map(|(s, e)| s..e)));
+                true
             }
+            Pattern::Fancy(f) => f.groups_at(input, start, spans),
         }
     }
 }
@@ -319,6 +339,9 @@ mod tests {
         assert_eq!(slots[0].as_deref(), Some(&b"abb"[..]));
         assert_eq!(slots[1].as_deref(), Some(&b"b"[..]));
         assert_eq!(p.find_at(&input, 2), Some(2..5));
+        let mut spans = Vec::new();
+        assert!(p.groups_at(&input, 2, &mut spans));
+        assert_eq!(spans, vec![Some(2..5), Some(3..4)]);
         assert_eq!(p.find_at(&input, 3), None);
         // ^ anchors at the real start even when searching from an offset.
         let p = Pattern::new(br"^\xff(?!x)").unwrap();

@@ -2,12 +2,17 @@
 //! finds candidates, a checksum confirms them. With `capture`, the confirmed
 //! candidate goes to `TX.0`.
 //!
-//! The search follows ModSecurity 3.0.9. `@verifyCC` tries the leftmost match from
-//! every start offset in turn (anchors see the whole input). The other three run
-//! the regex over every suffix of the input but the last byte (anchors see the
-//! suffix), checking each non-overlapping match, so a one-byte input never matches.
-//! That is quadratic in the input length, as in ModSecurity; none of these
-//! operators appears in the Core Rule Set.
+//! The search follows ModSecurity 3.0.9 (checked against it). `@verifyCC` tries
+//! the leftmost match from every start offset in turn (anchors see the whole
+//! input). The other three take every suffix of the input but the last byte
+//! (anchors see the suffix), so a one-byte input never matches, and collect its
+//! matches the way ModSecurity's `Regex::searchAll` does: every group of every
+//! match, the next search starting where the last group ended, stopping at an
+//! unset or empty group; candidates are then checked last-found first. That is
+//! quadratic in the input length, as in ModSecurity; none of these operators
+//! appears in the Core Rule Set.
+
+use std::ops::Range;
 
 use super::regex::Pattern;
 use super::{set_capture, EvalContext};
@@ -63,21 +68,45 @@ impl Verify {
             Check::Ssn => ssn,
             _ => svnr,
         };
+        let mut candidates = Vec::new();
+        let mut spans = Vec::new();
         for start in 0..input.len().saturating_sub(1) {
             let suffix = &input[start..];
-            let mut found = None;
-            self.pattern.for_each_match(suffix, |m| {
-                let candidate = &suffix[m];
-                if check(candidate) {
-                    found = Some(candidate);
-                }
-                found.is_some()
-            });
-            if found.is_some() {
-                return found;
+            self.search_all(suffix, &mut candidates, &mut spans);
+            if let Some(found) = candidates.iter().rev().map(|r| &suffix[r.clone()]).find(|c| check(c)) {
+                return Some(found);
             }
         }
         None
+    }
+
+    /// ModSecurity's `searchAll`: group spans of successive matches, in the order
+    /// found (the caller walks them backwards, as ModSecurity's list is built by
+    /// pushing to the front).
+    fn search_all(
+        &self,
+        s: &[u8],
+        out: &mut Vec<Range<usize>>,
+        spans: &mut Vec<Option<Range<usize>>>,
+    ) {
+        out.clear();
+        let mut offset = 0;
+        while offset <= s.len() && self.pattern.groups_at(s, offset, spans) {
+            let last_set = spans.iter().rposition(Option::is_some).unwrap_or(0);
+            let mut next = offset;
+            for span in &spans[..=last_set] {
+                let Some(span) = span else { return };
+                out.push(span.clone());
+                next = span.end;
+                if span.is_empty() {
+                    return;
+                }
+            }
+            if next <= offset {
+                return; // no progress (a group behind the match start)
+            }
+            offset = next;
+        }
     }
 }
 
@@ -207,6 +236,10 @@ mod tests {
         }
         // The last byte never starts a search; a one-byte input cannot match.
         assert!(run(Check::Ssn, r"\d+", "1").is_none());
+        // Later matches are checked first (observed with libmodsecurity 3.0.9).
+        assert_eq!(run(Check::Ssn, re, "1073741824-2147483647").unwrap(), b"214748364");
+        // Groups are candidates too.
+        assert_eq!(run(Check::Ssn, r"x(\d{9})", "x078051120").unwrap(), b"078051120");
     }
 
     #[test]
