@@ -105,7 +105,7 @@ fn insert<T: std::hash::Hash + Eq>(groups: &mut Vec<(u8, HashSet<T>)>, len: u8, 
         None => {
             groups.push((len, HashSet::from([net])));
             // Most specific first: exact addresses are the common case.
-            groups.sort_by(|a, b| b.0.cmp(&a.0));
+            groups.sort_by_key(|g| std::cmp::Reverse(g.0));
         }
     }
 }

@@ -207,12 +207,7 @@ impl Operator {
     /// Evaluates against one (already transformed) value.
     pub fn evaluate(&self, input: &[u8], ctx: &mut EvalContext<'_>) -> bool {
         match &self.kind {
-            Kind::Rx(rx) => {
-                if self.arg.text().is_empty() {
-                    return true;
-                }
-                rx.evaluate(input, ctx)
-            }
+            Kind::Rx(rx) => rx.evaluate(input, ctx),
             Kind::Pm(pm) => pm.evaluate(input, ctx),
             Kind::Str(op) => op.evaluate(input, ctx),
             Kind::Num(op) => op.evaluate(input, ctx),

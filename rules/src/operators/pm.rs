@@ -71,6 +71,7 @@ impl Pm {
         Ok(Pm { automaton, phrases })
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.phrases.len()
     }

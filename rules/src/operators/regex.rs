@@ -144,9 +144,9 @@ impl Pattern {
     fn with_limit(pcre: &[u8], size_limit: usize) -> Result<Pattern, String> {
         let bytes = pcre::translate(pcre, Flavor::Bytes)?;
         if !bytes.needs_backtracking {
+            // The lazy DFA cache keeps the crate's default bound (per regex and thread).
             let re = regex::bytes::RegexBuilder::new(&bytes.pattern)
                 .size_limit(size_limit)
-                .dfa_size_limit(size_limit.min(16 << 20))
                 .build()
                 .map_err(|e| format!("cannot compile regular expression: {e}"))?;
             let caret = bytes.multiline_caret.then(|| {

@@ -74,14 +74,11 @@ fn contains_word(input: &[u8], word: &[u8]) -> bool {
         let pos = from + found;
         from = pos + 1;
         let end = pos + word.len();
-        let before = pos.checked_sub(1);
-        let at_start = pos == 0;
-        let at_end = end == input.len();
-        if (at_start && at_end)
-            || (at_start && boundary(Some(end)))
-            || (at_end && boundary(before))
-            || (boundary(before) && boundary(Some(end)))
-        {
+        // ModSecurity lists four cases; they amount to: each side is the edge of
+        // the input or a non-letter.
+        let left_ok = pos == 0 || boundary(pos.checked_sub(1));
+        let right_ok = end == input.len() || boundary(Some(end));
+        if left_ok && right_ok {
             return true;
         }
     }

@@ -123,7 +123,9 @@ fn luhn(s: &[u8]) -> bool {
         .enumerate()
         .map(|(i, &d)| if i % 2 == 1 { DOUBLED[d as usize] } else { d })
         .sum();
-    sum % 10 == 0
+    #[allow(clippy::manual_is_multiple_of)] // is_multiple_of needs Rust 1.87; MSRV is 1.80
+    let valid = sum % 10 == 0;
+    valid
 }
 
 /// The first `N` digits of `s`, reading up to a NUL byte; `None` when there are
