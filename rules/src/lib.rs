@@ -35,3 +35,4 @@ pub mod variables;
 pub mod ftw;
 
 
+pub use engine::{Intervention, RuleSet, Transaction};

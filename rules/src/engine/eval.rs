@@ -135,6 +135,10 @@ impl Run<'_> {
                 }
                 collect(t, data, stores, &excluded, &mut items);
             }
+            if rule.targets.is_empty() {
+                // SecAction: the operator (unconditional) runs once, on nothing.
+                items.push(Item { var: Var::Scalar(Scalar::RequestLine), key: None, value: Cow::Borrowed(b""), origin: None });
+            }
             // Values of MATCHED_VAR / MATCHED_VARS live in `data.matched_vars` and the
             // state; collect() reads MATCHED_VARS from data, the scalar from data too.
             let transforms = &rule.actions.transformations;
