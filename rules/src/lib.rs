@@ -25,6 +25,7 @@ pub mod engine;
 pub mod http;
 pub mod libinjection;
 pub mod macros;
+pub mod offline;
 pub mod operators;
 pub mod parser;
 pub mod scoring;
