@@ -67,6 +67,11 @@ pub struct Element {
     content: Range<usize>,
     /// This element's attributes within [`XmlDocument::attributes`].
     pub attributes: Range<usize>,
+    /// The element comes from an entity's replacement text. libxml2 keeps such
+    /// content under an entity-reference node: its text is part of the
+    /// enclosing elements' content, but XPath steps (`//*`, `//@*`) do not
+    /// reach it.
+    pub from_entity: bool,
 }
 
 /// One attribute (namespace declarations excluded).
@@ -78,6 +83,9 @@ pub struct Attribute {
     pub name: Vec<u8>,
     /// The normalised value.
     pub value: Vec<u8>,
+    /// Belongs to an element from an entity's replacement text (not selected
+    /// by `XML://@*`, as in libxml2).
+    pub from_entity: bool,
 }
 
 impl XmlDocument {
@@ -86,9 +94,10 @@ impl XmlDocument {
         &self.text
     }
 
-    /// The values of `XML://@*`, in document order.
+    /// The values of `XML://@*`, in document order (attributes of elements
+    /// that come from entity expansion excluded, as libxml2's XPath does).
     pub fn attribute_values(&self) -> impl Iterator<Item = &[u8]> {
-        self.attributes.iter().map(|a| a.value.as_slice())
+        self.attributes.iter().filter(|a| !a.from_entity).map(|a| a.value.as_slice())
     }
 
     /// An element's text content: all character data of its descendants, as
@@ -135,7 +144,7 @@ impl XmlDocument {
                     return None;
                 }
                 let mut out = Vec::new();
-                for a in &self.attributes {
+                for a in self.attributes.iter().filter(|a| !a.from_entity) {
                     let owner_ok = if step.descendant {
                         at_document || nodes.iter().any(|&n| self.is_ancestor_or_self(n, a.element))
                     } else {
@@ -148,7 +157,7 @@ impl XmlDocument {
                 return Some(out);
             }
             let mut next = Vec::new();
-            for (idx, e) in self.elements.iter().enumerate() {
+            for (idx, e) in self.elements.iter().enumerate().filter(|(_, e)| !e.from_entity) {
                 let ok = match (step.descendant, e.parent) {
                     (false, None) => at_document,
                     (false, Some(p)) => nodes.contains(&p),
@@ -985,6 +994,7 @@ impl<'a> Parser<'a> {
             depth,
             content: self.doc.text.len()..self.doc.text.len(),
             attributes: attr_start..attr_start,
+            from_entity: !self.expanding.is_empty(),
         });
         let mut i = end;
         let mut names: Vec<(usize, usize)> = Vec::new();
@@ -1038,7 +1048,8 @@ impl<'a> Parser<'a> {
             i += close + 2;
             let is_ns_decl = name == b"xmlns" || name.starts_with(b"xmlns:");
             if !is_ns_decl {
-                self.doc.attributes.push(Attribute { element: idx, name: name.to_vec(), value });
+                let from_entity = !self.expanding.is_empty();
+                self.doc.attributes.push(Attribute { element: idx, name: name.to_vec(), value, from_entity });
             }
         }
         let attr_end = self.doc.attributes.len();

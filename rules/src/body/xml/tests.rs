@@ -99,6 +99,13 @@ fn dtd_and_entities() {
     // Entity text is markup.
     assert_eq!(root("<!DOCTYPE a [<!ENTITY e \"<b>in</b>\">]><a>&e;</a>"), "in");
     assert_eq!(doc("<!DOCTYPE a [<!ENTITY e \"<b>in</b>\">]><a>&e;</a>").elements.len(), 2);
+    // Attributes of elements from entity text are not in XML://@* (3.0.9).
+    let src = "<!DOCTYPE a [<!ENTITY e \"EXP\"><!ENTITY f \"<b x='1'>&e;</b>\">]><a y=\"&e;\">&f;z</a>";
+    assert_eq!(root(src), "EXPz");
+    assert_eq!(attrs(src), ["EXP"]);
+    let d = doc(src);
+    assert!(d.elements[1].from_entity && d.attributes[1].from_entity);
+    assert_eq!(d.select("//b").unwrap().len(), 0);
     assert_eq!(root("<!DOCTYPE a [<!ENTITY e \"&f;\"><!ENTITY f \"F\">]><a>&e;</a>"), "F");
     // Declared through a parameter entity.
     assert_eq!(root("<!DOCTYPE a [<!ENTITY % p \"<!ENTITY e &#39;PE-ATTACK&#39;>\"> %p;]><a>&e;</a>"), "PE-ATTACK");
