@@ -636,11 +636,12 @@ impl<'a> Parser<'a> {
                 p = self.pi(s, p)?;
             } else if s[p..].starts_with(b"<!ENTITY") {
                 p = self.entity_decl(s, p)?;
-            } else if s[p..].starts_with(b"<!ELEMENT")
-                || s[p..].starts_with(b"<!ATTLIST")
-                || s[p..].starts_with(b"<!NOTATION")
-            {
-                p = self.other_decl(s, p)?;
+            } else if s[p..].starts_with(b"<!ELEMENT") {
+                p = self.element_decl(s, p)?;
+            } else if s[p..].starts_with(b"<!ATTLIST") {
+                p = self.attlist_decl(s, p)?;
+            } else if s[p..].starts_with(b"<!NOTATION") {
+                p = self.notation_decl(s, p)?;
             } else {
                 return self.err("xmlParseInternalSubset: error detected in Markup declaration", p);
             }
@@ -650,6 +651,9 @@ impl<'a> Parser<'a> {
     /// `%name;` between declarations: an internal parameter entity's text is
     /// read as declarations.
     fn pe_reference(&mut self, s: &[u8], p: usize, level: usize) -> Res<usize> {
+        // Whether an undeclared entity is fatal is decided before this
+        // reference counts as one.
+        let undeclared_fatal = self.standalone || (!self.external_subset && !self.pe_refs);
         self.pe_refs = true;
         let Some(end) = name_end(s, p + 1) else {
             return self.err("PEReference: no name", p);
@@ -668,7 +672,7 @@ impl<'a> Parser<'a> {
             }
             Some(Entity::External { .. }) => {}
             None => {
-                if self.standalone {
+                if undeclared_fatal {
                     return self.err(format!("PEReference: %{}; not found", String::from_utf8_lossy(&name)), p);
                 }
             }
@@ -676,27 +680,212 @@ impl<'a> Parser<'a> {
         Ok(end + 1)
     }
 
-    /// `<!ELEMENT ...>`, `<!ATTLIST ...>`, `<!NOTATION ...>`: checked for a
-    /// keyword, a space and a proper end, otherwise skipped.
-    fn other_decl(&self, s: &[u8], p: usize) -> Res<usize> {
-        let kw = if s[p..].starts_with(b"<!NOTATION") { 10 } else { 9 };
-        let mut i = p + kw;
+    /// Requires whitespace at `i`, returns the offset after it.
+    fn need_ws(&self, s: &[u8], i: usize, what: &str) -> Res<usize> {
         if !s.get(i).is_some_and(|&c| is_ws(c)) {
-            return self.err("Space required after the declaration keyword", i);
+            return self.err(format!("Space required {what}"), i);
         }
-        while let Some(&c) = s.get(i) {
-            match c {
-                b'>' => return Ok(i + 1),
-                b'"' | b'\'' => match memchr::memchr(c, &s[i + 1..]) {
-                    Some(close) => i += close + 2,
-                    None => return self.err("Unfinished literal in declaration", i),
-                },
-                b'<' => return self.err("Declaration not terminated", p),
-                b'%' => return self.err("PEReferences forbidden in internal subset", i),
-                _ => i += 1,
+        Ok(skip_ws(s, i))
+    }
+
+    fn need_name(&self, s: &[u8], i: usize, what: &str) -> Res<usize> {
+        match name_end(s, i) {
+            Some(end) => Ok(end),
+            None => self.err(format!("{what}: name expected"), i),
+        }
+    }
+
+    fn need_gt(&self, s: &[u8], i: usize, what: &str) -> Res<usize> {
+        let i = skip_ws(s, i);
+        if s.get(i) != Some(&b'>') {
+            return self.err(format!("{what}: declaration not terminated"), i);
+        }
+        Ok(i + 1)
+    }
+
+    /// `<!ELEMENT name (EMPTY | ANY | mixed | children)>`
+    fn element_decl(&self, s: &[u8], p: usize) -> Res<usize> {
+        let i = self.need_ws(s, p + 9, "after 'ELEMENT'")?;
+        let i = self.need_name(s, i, "xmlParseElementDecl")?;
+        let mut i = self.need_ws(s, i, "after the element name")?;
+        if s[i..].starts_with(b"EMPTY") {
+            i += 5;
+        } else if s[i..].starts_with(b"ANY") {
+            i += 3;
+        } else if s.get(i) == Some(&b'(') {
+            let j = skip_ws(s, i + 1);
+            i = if s[j..].starts_with(b"#PCDATA") { self.mixed(s, j + 7)? } else { self.children(s, i, 0)? };
+        } else {
+            return self.err("xmlParseElementDecl: 'EMPTY', 'ANY' or '(' expected", i);
+        }
+        self.need_gt(s, i, "xmlParseElementDecl")
+    }
+
+    /// After `(#PCDATA`: `)`, `)*`, or `|a|b)*`.
+    fn mixed(&self, s: &[u8], i: usize) -> Res<usize> {
+        let mut i = skip_ws(s, i);
+        if s.get(i) == Some(&b')') {
+            return Ok(if s.get(i + 1) == Some(&b'*') { i + 2 } else { i + 1 });
+        }
+        while s.get(i) == Some(&b'|') {
+            i = skip_ws(s, i + 1);
+            i = skip_ws(s, self.need_name(s, i, "xmlParseElementMixedContentDecl")?);
+        }
+        if s.get(i) == Some(&b')') && s.get(i + 1) == Some(&b'*') {
+            return Ok(i + 2);
+        }
+        self.err("xmlParseElementMixedContentDecl : '|' or ')*' expected", i)
+    }
+
+    /// A `( cp (sep cp)* )` group with one kind of separator, then an
+    /// optional `?`, `*` or `+`.
+    fn children(&self, s: &[u8], i: usize, depth: usize) -> Res<usize> {
+        if depth > 128 {
+            return self.err("xmlParseElementChildrenContentDecl : depth too deep", i);
+        }
+        let mut i = skip_ws(s, i + 1);
+        let mut sep = None;
+        loop {
+            i = if s.get(i) == Some(&b'(') {
+                self.children(s, i, depth + 1)?
+            } else {
+                let e = self.need_name(s, i, "xmlParseElementChildrenContentDecl")?;
+                if matches!(s.get(e), Some(b'?' | b'*' | b'+')) { e + 1 } else { e }
+            };
+            i = skip_ws(s, i);
+            match s.get(i) {
+                Some(b')') => {
+                    i += 1;
+                    break;
+                }
+                Some(&c @ (b'|' | b',')) => {
+                    if sep.is_some_and(|x| x != c) {
+                        return self.err("xmlParseElementChildrenContentDecl : mixed separators", i);
+                    }
+                    sep = Some(c);
+                    i = skip_ws(s, i + 1);
+                }
+                _ => return self.err("xmlParseElementChildrenContentDecl : ',' '|' or ')' expected", i),
             }
         }
-        self.err("Declaration not terminated", p)
+        Ok(if matches!(s.get(i), Some(b'?' | b'*' | b'+')) { i + 1 } else { i })
+    }
+
+    /// `<!ATTLIST element (name type default)* >`
+    fn attlist_decl(&mut self, s: &[u8], p: usize) -> Res<usize> {
+        const TYPES: [&[u8]; 8] = [b"CDATA", b"IDREFS", b"IDREF", b"ID", b"ENTITY", b"ENTITIES", b"NMTOKENS", b"NMTOKEN"];
+        let i = self.need_ws(s, p + 9, "after '<!ATTLIST'")?;
+        let mut i = self.need_name(s, i, "ATTLIST")?;
+        loop {
+            let j = skip_ws(s, i);
+            if s.get(j) == Some(&b'>') {
+                return Ok(j + 1);
+            }
+            if j == i {
+                return self.err("Space required after the attribute list", i);
+            }
+            i = self.need_name(s, j, "ATTLIST: no name for Attribute")?;
+            i = self.need_ws(s, i, "after the attribute name")?;
+            // The type.
+            if s[i..].starts_with(b"NOTATION") {
+                i = self.need_ws(s, i + 8, "after 'NOTATION'")?;
+                i = self.enumeration(s, i, true)?;
+            } else if s.get(i) == Some(&b'(') {
+                i = self.enumeration(s, i, false)?;
+            } else if let Some(t) = TYPES.iter().find(|t| s[i..].starts_with(t)) {
+                i += t.len();
+            } else {
+                return self.err("xmlParseAttributeListDecl: invalid type", i);
+            }
+            i = self.need_ws(s, i, "after the attribute type")?;
+            // The default.
+            if s[i..].starts_with(b"#REQUIRED") {
+                i += 9;
+            } else if s[i..].starts_with(b"#IMPLIED") {
+                i += 8;
+            } else {
+                if s[i..].starts_with(b"#FIXED") {
+                    i = self.need_ws(s, i + 6, "after '#FIXED'")?;
+                }
+                let Some(&q) = s.get(i).filter(|&&q| q == b'"' || q == b'\'') else {
+                    return self.err("Attribute default value declaration error", i);
+                };
+                let Some(close) = memchr::memchr(q, &s[i + 1..]) else {
+                    return self.err("AttValue: ' expected", i);
+                };
+                let raw = &s[i + 1..i + 1 + close];
+                if let Some(k) = memchr::memchr(b'<', raw) {
+                    return self.err("Unescaped '<' not allowed in attributes values", i + 1 + k);
+                }
+                let mut k = 0;
+                while let Some(a) = memchr::memchr(b'&', &raw[k..]) {
+                    let (_, end) = self.reference(raw, k + a, i + 1)?;
+                    k = end;
+                }
+                i += close + 2;
+            }
+        }
+    }
+
+    /// `( a | b | c )` of names (`NOTATION`) or name tokens.
+    fn enumeration(&self, s: &[u8], i: usize, names: bool) -> Res<usize> {
+        if s.get(i) != Some(&b'(') {
+            return self.err("'(' required to start an enumeration", i);
+        }
+        let mut i = i;
+        loop {
+            i = skip_ws(s, i + 1);
+            let end = if names {
+                self.need_name(s, i, "Enumeration")?
+            } else {
+                let mut e = i;
+                while let Some((c, len)) = char_at(s, e).filter(|(c, _)| is_name_char(*c)) {
+                    let _ = c;
+                    e += len;
+                }
+                if e == i {
+                    return self.err("NmToken expected in enumeration", i);
+                }
+                e
+            };
+            i = skip_ws(s, end);
+            match s.get(i) {
+                Some(b'|') => {}
+                Some(b')') => return Ok(i + 1),
+                _ => return self.err("Enumeration: ')' required", i),
+            }
+        }
+    }
+
+    /// `<!NOTATION name (SYSTEM "uri" | PUBLIC "pubid" ("uri")?)>`
+    fn notation_decl(&self, s: &[u8], p: usize) -> Res<usize> {
+        let i = self.need_ws(s, p + 10, "after '<!NOTATION'")?;
+        let i = self.need_name(s, i, "NOTATION")?;
+        let i = self.need_ws(s, i, "after the NOTATION name")?;
+        let end = if s[i..].starts_with(b"PUBLIC") {
+            // The system literal is optional for notations.
+            match self.external_id(s, i) {
+                Ok(end) => end,
+                Err(_) => self.public_only(s, i)?,
+            }
+        } else if s[i..].starts_with(b"SYSTEM") {
+            self.external_id(s, i)?
+        } else {
+            return self.err("Invalid Notation declaration", i);
+        };
+        self.need_gt(s, end, "NOTATION")
+    }
+
+    /// `PUBLIC "pubid"` without a system literal.
+    fn public_only(&self, s: &[u8], i: usize) -> Res<usize> {
+        let j = self.need_ws(s, i + 6, "after 'PUBLIC'")?;
+        let Some(&q) = s.get(j).filter(|&&q| q == b'"' || q == b'\'') else {
+            return self.err("Pubid literal expected", j);
+        };
+        match memchr::memchr(q, &s[j + 1..]) {
+            Some(close) => Ok(j + close + 2),
+            None => self.err("Unfinished PubidLiteral", j),
+        }
     }
 
     /// `<!ENTITY (% )? name (value | ExternalID (NDATA name)?) >`
@@ -966,6 +1155,11 @@ impl<'a> Parser<'a> {
             }
             // External parsed entities are not loaded: no content.
             Some(Entity::External { unparsed: false }) => {}
+            // Inside replacement text libxml2 always fails on an undeclared
+            // entity (the text is parsed in a fresh context).
+            None if level > 0 => {
+                return self.err(format!("Entity '{}' not defined", String::from_utf8_lossy(name)), pos)
+            }
             None => self.undeclared(name, pos)?,
         }
         Ok(end)

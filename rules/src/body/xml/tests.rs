@@ -129,6 +129,43 @@ fn dtd_and_entities() {
 }
 
 #[test]
+fn dtd_declaration_syntax() {
+    // Accepted and refused by libxml2 2.9.14 through 3.0.9.
+    let ok = [
+        "<!DOCTYPE r [<!ELEMENT r (a|b)*><!ELEMENT a (#PCDATA|b)*><!ELEMENT b EMPTY><!ELEMENT c (a,(b|c)+)?>]><r/>",
+        "<!DOCTYPE r [<!ATTLIST r a CDATA #FIXED \"x\" b (x|y) \"x\" c NOTATION (n) #IMPLIED d NMTOKENS #REQUIRED>]><r/>",
+        "<!DOCTYPE r [<!ATTLIST r>]><r/>",
+        "<!DOCTYPE r [<!NOTATION n PUBLIC \"p\">]><r/>",
+        "<!DOCTYPE r [<!ELEMENT r ANY >]><r/>",
+        "<!DOCTYPE r SYSTEM \"x.dtd\" [<!ENTITY ent \"v&am;\">]><r a=\"&ent;\">z</r>",
+        "<!DOCTYPE r [<!ENTITY ent \"v&am;\">]><r>z</r>",
+    ];
+    for src in ok {
+        doc(src);
+    }
+    let bad = [
+        "<!DOCTYPE r [<!ELEMENT r (a|b,c)>]><r/>",
+        "<!DOCTYPE r [<!ELEMENT r (#PCDATA|b)>]><r/>",
+        "<!DOCTYPE r [<!ELEMENT r(#PCDATA)>]><r/>",
+        "<!DOCTYPE r [<!ELEMENT r ANYT r ANY>]><r/>",
+        "<!DOCTYPE r [<!ATTLIST r a CDATA>]><r/>",
+        "<!DOCTYPE r [<!ATTLIST r id ID #\tIMPLIED>]><r/>",
+        "<!DOCTYPE r [<!ATTLIST r a CDATA \"<\">]><r/>",
+        "<!DOCTYPE r [<!NOTATION n SYSTEM>]><r/>",
+        "<!DOCTYPE r [<!NOTATION n PUBLIC [\"p\">]><r/>",
+        // Undeclared entities inside entity text fail even with an external
+        // subset; an undeclared parameter entity fails without one.
+        "<!DOCTYPE r SYSTEM \"x.dtd\" [<!ENTITY ent \"v&am;\">]><r>&ent;</r>",
+        "<!DOCTYPE r [<!ENTITY % p \"x\"><!ENTITY ent \"v&am;\">]><r>&ent;</r>",
+        "<!DOCTYPE r [<!ENTITY ent \"v&am;\">]><r a=\"&ent;\">z</r>",
+        "<!DOCTYPE r [%e;]><r/>",
+    ];
+    for src in bad {
+        refused(src.as_bytes());
+    }
+}
+
+#[test]
 fn declarations_and_encodings() {
     assert_eq!(root("<?xml version=\"1.1\"?><a>x</a>"), "x");
     assert_eq!(root("<?xml version='1.0' encoding='UTF-8' standalone='yes'?><a>x</a>"), "x");
