@@ -120,7 +120,7 @@ impl<'a> Parser<'a> {
                 return if state == State::Done { Ok(()) } else { Err(parse_err("premature EOF", self.pos)) };
             }
             if state == State::Done {
-                return Err(parse_err("trailing garbage", self.pos));
+                return self.after_document();
             }
             let at = self.pos;
             let tok = self.lex()?;
@@ -173,6 +173,21 @@ impl<'a> Parser<'a> {
                 (State::Done, _) => return Err(parse_err("trailing garbage", at)),
             };
         }
+    }
+
+    /// Something follows the complete document. yajl only notices trailing
+    /// garbage once it has lexed a whole token: a string still open at the
+    /// end of the body is never finished, and so never complained about.
+    fn after_document(&mut self) -> Result<(), Fail> {
+        let at = self.pos;
+        if self.src[at] == b'"' {
+            return match self.lex() {
+                Err((_, msg, _)) if msg == "premature EOF" => Ok(()),
+                Err(e) => Err(e),
+                Ok(_) => Err(parse_err("trailing garbage", at)),
+            };
+        }
+        Err(parse_err("trailing garbage", at))
     }
 
     /// What comes after a complete value (scalar or closed container).
@@ -604,6 +619,16 @@ mod tests {
             assert!(e.message.contains(want), "{:?}: {}", String::from_utf8_lossy(src), e.message);
             assert!(e.message.contains("(at byte "), "{}", e.message);
         }
+    }
+
+    #[test]
+    fn unfinished_string_after_the_document_is_ignored() {
+        // As 3.0.9 (yajl) does.
+        assert_eq!(args("\"top\"\""), vec![p("json", "top")]);
+        assert_eq!(args("{\"a\":1} \"abc"), vec![p("json.a", "1")]);
+        assert!(err(b"\"top\" \"x\"").message.contains("trailing garbage"));
+        assert!(err(b"\"top\" \"\\x").message.contains("occurs before a character"));
+        assert!(err(b"\"top\" 1").message.contains("trailing garbage"));
     }
 
     #[test]
