@@ -307,15 +307,13 @@ struct Parser<'a> {
 
 type Step = Result<(), String>;
 
-/// Strips one trailing `\n`, then one trailing `\r`.
-fn chomp(mut s: &[u8]) -> &[u8] {
-    if let Some(rest) = s.strip_suffix(b"\n") {
-        s = rest;
+/// Strips all trailing CR and LF bytes, unless there is nothing else (as
+/// libmodsecurity's `chomp`).
+fn chomp(s: &[u8]) -> &[u8] {
+    match s.iter().rposition(|&c| c != b'\r' && c != b'\n') {
+        Some(last) => &s[..=last],
+        None => s,
     }
-    if let Some(rest) = s.strip_suffix(b"\r") {
-        s = rest;
-    }
-    s
 }
 
 /// Length of the line ending at the end of `line` (2 for CRLF, 1 for LF).
@@ -339,6 +337,7 @@ impl<'a> Parser<'a> {
                 // accepted there.
                 let rest = &body[pos..];
                 if self.boundaries > 0 && self.is_final_boundary_without_newline(rest) {
+                    self.before_boundary(pos);
                     self.end_part(pos)?;
                     return Ok(());
                 }
@@ -419,13 +418,7 @@ impl<'a> Parser<'a> {
             b"\n" => self.out.flags.lf_line = true,
             _ => return Err(format!("Invalid boundary: {} (at byte {start})", show(chomp(line), 200))),
         }
-        if let Some(p) = &self.part {
-            // A boundary where the part's data should begin: the part is cut
-            // short (no headers end, or no line before the boundary).
-            if p.in_headers || p.data.is_none() {
-                self.out.flags.invalid_part = true;
-            }
-        }
+        self.before_boundary(start);
         self.end_part(start)?;
         self.boundaries += 1;
         if !is_final {
@@ -439,6 +432,20 @@ impl<'a> Parser<'a> {
             self.part = Some(Part::new());
         }
         Ok(is_final)
+    }
+
+    /// Checks made on meeting a boundary line at `start`: the line break
+    /// before it belongs to the delimiter and should be CRLF; and a part with
+    /// no data line at all was cut short.
+    fn before_boundary(&mut self, start: usize) {
+        if start > 0 && self.body[start - 1] == b'\n' && (start < 2 || self.body[start - 2] != b'\r') {
+            self.out.flags.lf_line = true;
+        }
+        if let Some(p) = &self.part {
+            if p.in_headers || p.data.is_none() {
+                self.out.flags.invalid_part = true;
+            }
+        }
     }
 
     /// Closes the current part, if any, at the boundary line starting at
@@ -690,7 +697,8 @@ fn parse_content_disposition(v: &[u8], cd: &mut ContentDisposition, flags: &mut 
             let mut val = Vec::new();
             loop {
                 let Some(c) = at(p) else {
-                    // The closing quote never came.
+                    // The closing quote never came (libmodsecurity reads past
+                    // the end of the string here; it mostly fails too).
                     return Err(-7);
                 };
                 if c == b'\\' {

@@ -89,6 +89,20 @@ fn line_ending_flags() {
     assert_eq!(args(&m), vec![p("a", "v1")]);
     assert!(m.flags.lf_line && m.flags.crlf_lf_lines() && m.strict_error());
 
+    // The line break before a boundary belongs to it and is checked too.
+    let m = mp("--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nz\r;\n--b--\r\n", CT);
+    assert_eq!(args(&m), vec![p("a", "z\r;")]);
+    assert!(m.flags.lf_line && m.flags.crlf_lf_lines());
+    let m = mp("--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nz\n--b--", CT);
+    assert!(m.flags.lf_line && m.error.is_none());
+    // Header values lose every trailing CR/LF (3.0.9's chomp), so a stray CR
+    // before a fold does not break the header.
+    let m = mp("--b\r\nContent-Disposition: form-data;\r\r\n name=\"fold\"\r\n\r\nx\r\n--b--", CT);
+    assert_eq!(args(&m), vec![p("fold", "x")]);
+    // A final boundary right after the headers cuts the part short.
+    let m = mp("--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n--b--", CT);
+    assert_eq!(args(&m), vec![p("a", "")]);
+    assert!(m.flags.invalid_part);
     // Line endings inside data do not count.
     let m = mp("--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\ry\r\n\r\n\r\nz\n\r\n--b--\r\n", CT);
     assert!(!m.flags.lf_line);
@@ -234,7 +248,7 @@ fn content_disposition_errors() {
         ("Content-Disposition: form-data; name=\"a\"; filename*=UTF-8''y%zz\r\n", "(-18)"),
         ("Content-Disposition: form-data; name=\"a\"; filename*=UTF-8''y\"\r\n", "(-19)"),
         ("Content-Disposition: form-data; name=\"a\"; filename =\"x\"\r\n", "Invalid Content-Disposition header (filename)"),
-        ("Content-Disposition: form-data; name=\"a\r\n", "(-7)"),
+        ("Content-Disposition: form-data; name=\"a\"; filename=\"x.ph\r\n", "(-7)"),
         ("Content-Type: text/plain\r\n", "Part missing Content-Disposition header"),
         ("Content-Disposition: form-data; name=\"a\"\r\nbogus\r\n", "Invalid part header (colon missing): bogus"),
         ("Content-Disposition: form-data; name=\"a\"\r\n: x\r\n", "Invalid part header (header name missing)"),
