@@ -334,7 +334,7 @@ impl<'a> Parser<'a> {
             // byte needing a check.
             let run_start = self.pos;
             while let Some(&c) = src.get(self.pos) {
-                if c == b'"' || c == b'\\' || c < 0x20 || c >= 0x80 {
+                if c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c) {
                     break;
                 }
                 self.pos += 1;

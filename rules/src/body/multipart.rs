@@ -267,6 +267,8 @@ struct Part {
     /// Header lines as recorded for `MULTIPART_PART_HEADERS`, index-aligned
     /// with `headers`.
     header_lines: Vec<Vec<u8>>,
+    /// Lower-cased header names seen, for the duplicate check.
+    seen: std::collections::HashSet<Vec<u8>>,
     name: Vec<u8>,
     filename: Vec<u8>,
     is_file: bool,
@@ -281,6 +283,7 @@ impl Part {
             in_headers: true,
             headers: Vec::new(),
             header_lines: Vec::new(),
+            seen: std::collections::HashSet::new(),
             name: Vec::new(),
             filename: Vec::new(),
             is_file: false,
@@ -535,7 +538,7 @@ impl<'a> Parser<'a> {
             v += 1;
         }
         let value = chomp(&line[v..]);
-        if part.header(name).is_some() {
+        if !part.seen.insert(name.to_ascii_lowercase()) {
             return Err(format!("Duplicate part header: {} (at byte {start}).", show(name, 200)));
         }
         part.headers.push((name.to_vec(), value.to_vec()));
@@ -769,7 +772,7 @@ fn parse_content_disposition(v: &[u8], cd: &mut ContentDisposition, flags: &mut 
             p += 1;
         }
     }
-    if filename_star.is_some_and(|f| !f.is_empty()) && cd.filename.as_ref().map_or(true, |f| f.is_empty()) {
+    if filename_star.is_some_and(|f| !f.is_empty()) && !matches!(&cd.filename, Some(f) if !f.is_empty()) {
         return Err(-21);
     }
     Ok(())

@@ -134,55 +134,58 @@ impl XmlDocument {
             // "/": the document node, whose string-value is the root's.
             return Some(vec![Cow::Borrowed(self.root_content())]);
         }
-        // Current node set: element indices, plus a flag for the document node.
-        let mut nodes: Vec<usize> = Vec::new();
+        // The current node set, as a flag per element plus one for the
+        // document node. Parents precede children in `elements`, so one pass
+        // in order can tell whether some ancestor is selected.
+        let n = self.elements.len();
+        let mut selected = vec![false; n];
         let mut at_document = true;
         let last = steps.len() - 1;
         for (i, step) in steps.iter().enumerate() {
+            // under[e]: a proper ancestor of e (or the document) is selected.
+            let mut under = vec![false; n];
+            for (idx, e) in self.elements.iter().enumerate() {
+                under[idx] = match e.parent {
+                    None => at_document,
+                    Some(p) => selected.get(p).copied().unwrap_or(false) || under.get(p).copied().unwrap_or(false),
+                };
+            }
             if step.attribute {
                 if i != last {
                     return None;
                 }
-                let mut out = Vec::new();
-                for a in self.attributes.iter().filter(|a| !a.from_entity) {
-                    let owner_ok = if step.descendant {
-                        at_document || nodes.iter().any(|&n| self.is_ancestor_or_self(n, a.element))
-                    } else {
-                        nodes.contains(&a.element)
-                    };
-                    if owner_ok && step.matches(&a.name) {
-                        out.push(Cow::Borrowed(a.value.as_slice()));
-                    }
-                }
+                let out = self
+                    .attributes
+                    .iter()
+                    .filter(|a| !a.from_entity && step.matches(&a.name))
+                    .filter(|a| {
+                        let own = selected.get(a.element).copied().unwrap_or(false);
+                        own || (step.descendant && under.get(a.element).copied().unwrap_or(false))
+                    })
+                    .map(|a| Cow::Borrowed(a.value.as_slice()))
+                    .collect();
                 return Some(out);
             }
-            let mut next = Vec::new();
-            for (idx, e) in self.elements.iter().enumerate().filter(|(_, e)| !e.from_entity) {
-                let ok = match (step.descendant, e.parent) {
-                    (false, None) => at_document,
-                    (false, Some(p)) => nodes.contains(&p),
-                    (true, _) => at_document || nodes.iter().any(|&n| n != idx && self.is_ancestor_or_self(n, idx)),
-                };
-                if ok && step.matches(&e.name) {
-                    next.push(idx);
-                }
-            }
-            nodes = next;
+            let next: Vec<bool> = self
+                .elements
+                .iter()
+                .enumerate()
+                .map(|(idx, e)| {
+                    let reachable = if step.descendant {
+                        under[idx]
+                    } else {
+                        match e.parent {
+                            None => at_document,
+                            Some(p) => selected.get(p).copied().unwrap_or(false),
+                        }
+                    };
+                    reachable && !e.from_entity && step.matches(&e.name)
+                })
+                .collect();
+            selected = next;
             at_document = false;
         }
-        Some(nodes.into_iter().map(|n| Cow::Borrowed(self.content(n))).collect())
-    }
-
-    fn is_ancestor_or_self(&self, ancestor: usize, mut node: usize) -> bool {
-        loop {
-            if node == ancestor {
-                return true;
-            }
-            match self.elements.get(node).and_then(|e| e.parent) {
-                Some(p) => node = p,
-                None => return false,
-            }
-        }
+        Some((0..n).filter(|&i| selected[i]).map(|i| Cow::Borrowed(self.content(i))).collect())
     }
 }
 
@@ -195,7 +198,10 @@ struct Step {
 
 impl Step {
     fn matches(&self, name: &[u8]) -> bool {
-        self.name.as_deref().map_or(true, |n| n == name)
+        match &self.name {
+            None => true,
+            Some(n) => n == name,
+        }
     }
 }
 
@@ -1191,7 +1197,7 @@ impl<'a> Parser<'a> {
             from_entity: !self.expanding.is_empty(),
         });
         let mut i = end;
-        let mut names: Vec<(usize, usize)> = Vec::new();
+        let mut names: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
         loop {
             let after_ws = skip_ws(s, i);
             match s.get(after_ws) {
@@ -1217,11 +1223,10 @@ impl<'a> Parser<'a> {
             let Some(nend) = name_end(s, i) else {
                 return self.err("attributes construct error", i);
             };
-            let (nstart, name) = (i, &s[i..nend]);
-            if names.iter().any(|&(a, b)| &s[a..b] == name) {
+            let name = &s[i..nend];
+            if !names.insert(name) {
                 return self.err(format!("Attribute {} redefined", String::from_utf8_lossy(name)), i);
             }
-            names.push((nstart, nend));
             i = skip_ws(s, nend);
             if s.get(i) != Some(&b'=') {
                 return self.err(

@@ -155,7 +155,7 @@ fn from_single_byte(src: &[u8], table: Table) -> Result<Vec<u8>, usize> {
 
 /// UTF-16 to UTF-8; the error is the offset of the bad unit.
 fn from_utf16(src: &[u8], big_endian: bool) -> Result<Vec<u8>, usize> {
-    if src.len() % 2 != 0 {
+    if src.len() & 1 == 1 {
         return Err(src.len() - 1);
     }
     let units = src.chunks_exact(2).map(|c| if big_endian { u16::from_be_bytes([c[0], c[1]]) } else { u16::from_le_bytes([c[0], c[1]]) });
