@@ -23,6 +23,21 @@
 //! and multipart are read front to back, as libmodsecurity's streaming parsers
 //! do), those arguments are kept and returned next to the error, so rules still
 //! see them.
+//!
+//! Empty bodies behave as in libmodsecurity 3.0.9: JSON and multipart yield
+//! nothing and no error, XML fails ("Document is empty").
+//!
+//! # How this was checked
+//!
+//! Besides the unit tests (whose expectations come from the reference), every
+//! processor was run differentially against libmodsecurity 3.0.9 (Debian
+//! 3.0.9-1+deb12u2, yajl 2.1.0, libxml2 2.9.14) behind nginx, comparing the
+//! variables the reference exposed for the same bodies: about 1,600 mutated
+//! JSON documents (arguments, partial arguments and error/no-error all equal),
+//! 1,100 mutated XML documents (accept/refuse, `XML:/*` and `XML://@*` all
+//! equal), 1,600 mutated multipart bodies (equal apart from the deliberate
+//! differences listed in [`multipart`]) and the 985 JSON, XML and multipart
+//! bodies of the CRS 4.28 regression tests (all equal).
 
 pub mod json;
 pub mod multipart;
@@ -56,8 +71,9 @@ pub struct Limits {
     /// `MULTIPART_FILE_LIMIT_EXCEEDED` is raised (`SecUploadFileLimit`,
     /// default 100). Parsing goes on past it, as in ModSecurity.
     pub multipart_max_files: usize,
-    /// Longest multipart part-header line, and longest folded header value, in
-    /// bytes (libmodsecurity's fixed line buffer is 4096 bytes).
+    /// Multipart part-header lines must be shorter than this many bytes (line
+    /// ending included), and folded header values no longer
+    /// (libmodsecurity's line buffer is 4096 bytes).
     pub multipart_max_header_line: usize,
 }
 
