@@ -42,6 +42,8 @@ pub struct TxData {
     pub xml_text: Vec<Vec<u8>>,
     /// `XML://@*`: every attribute (name, value).
     pub xml_attributes: Vec<Kv>,
+    /// The parsed XML body, for other XPath selectors.
+    pub xml: Option<crate::body::xml::XmlDocument>,
     pub env: Vec<Kv>,
     /// MATCHED_VARS (name, value) of the current rule chain.
     pub matched_vars: Vec<Kv>,
@@ -227,8 +229,17 @@ pub fn collect<'a>(
             }
         }
         Var::Collection(Collection::Xml) => {
-            let attrs = matches!(&t.selector, Selector::XPath(x) if x.contains('@'));
-            if attrs {
+            let xpath = match &t.selector {
+                Selector::XPath(x) => x.as_str(),
+                _ => "/*",
+            };
+            if xpath != "/*" && xpath != "//@*" {
+                if let Some(values) = data.xml.as_ref().and_then(|d| d.select(xpath)) {
+                    for v in values {
+                        out.push(Item { var: t.var, key: Some(Cow::Owned(xpath.as_bytes().to_vec())), value: Cow::Owned(v.into_owned()), origin: None });
+                    }
+                }
+            } else if xpath == "//@*" {
                 for (i, kv) in data.xml_attributes.iter().enumerate() {
                     out.push(Item {
                         var: t.var,

@@ -392,7 +392,10 @@ impl<'r> Transaction<'r> {
             d.set_scalar(Scalar::QueryString, qs.to_vec());
             if !qs.is_empty() {
                 let sep = self.rules.config.argument_separator;
-                d.args_get = crate::body::urlencoded::parse(qs, sep).into_iter().map(|(k, v)| Kv { key: k, value: v }).collect();
+                d.args_get = crate::body::urlencoded::parse(qs, sep)
+                    .into_iter()
+                    .map(|(k, v)| Kv { key: k.into_owned(), value: v.into_owned() })
+                    .collect();
             }
         }
         self.update_args_size();
@@ -483,7 +486,11 @@ impl<'r> Transaction<'r> {
             .find(|kv| kv.key.eq_ignore_ascii_case(b"content-type"))
             .map(|kv| kv.value.clone())
             .unwrap_or_default();
-        let result = body_glue::run(processor.as_deref(), &body, &content_type, &self.rules.config, &mut self.data);
+        let result = if body.is_empty() {
+            Ok(())
+        } else {
+            body_glue::run(processor.as_deref(), &body, &content_type, &self.rules.config, &mut self.data)
+        };
         match result {
             Ok(()) => {
                 self.data.set_scalar(Scalar::ReqbodyError, b"0".to_vec());
