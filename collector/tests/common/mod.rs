@@ -161,6 +161,11 @@ pub fn parse(body: &[u8]) -> Value {
 
 /// One HTTP/1.1 request on a fresh connection; returns status and body.
 pub fn request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&[u8]>) -> (u16, Vec<u8>) {
+    try_request(addr, method, path, token, body).expect("connect")
+}
+
+/// Like [`request`], but `None` when the connection is refused.
+pub fn try_request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&[u8]>) -> Option<(u16, Vec<u8>)> {
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
     if let Some(t) = token {
         head.push_str(&format!("Authorization: Bearer {t}\r\n"));
@@ -173,24 +178,29 @@ pub fn request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, 
     if let Some(b) = body {
         raw.extend_from_slice(b);
     }
-    raw_request(addr, &raw)
+    try_raw_request(addr, &raw)
 }
 
 /// Sends raw bytes, returns status and body (status 0 if none came back).
 pub fn raw_request(addr: SocketAddr, raw: &[u8]) -> (u16, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).expect("connect");
+    try_raw_request(addr, raw).expect("connect")
+}
+
+/// Like [`raw_request`], but `None` when the connection is refused.
+pub fn try_raw_request(addr: SocketAddr, raw: &[u8]) -> Option<(u16, Vec<u8>)> {
+    let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let _ = s.write_all(raw);
     let mut buf = Vec::new();
     let _ = s.read_to_end(&mut buf);
-    let Some(split) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { return (0, buf) };
+    let Some(split) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { return Some((0, buf)) };
     let head = String::from_utf8_lossy(&buf[..split]).to_string();
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let mut body = buf[split + 4..].to_vec();
     if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
         body = dechunk(&body);
     }
-    (status, body)
+    Some((status, body))
 }
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
