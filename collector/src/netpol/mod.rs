@@ -5,6 +5,8 @@
 //! policy stays deployed but selects no pod; enabling removes it.
 
 pub mod folder;
+#[cfg(feature = "kubernetes")]
+pub mod kube;
 pub mod yaml_edit;
 
 use async_trait::async_trait;
