@@ -124,12 +124,18 @@ impl Store {
     {
         let (tx, rx) = oneshot::channel();
         let job: Box<dyn WriteJob> = Box::new(Job { f: Some(f), result: None, tx });
-        let sender = self.writer.clone();
-        // The channel is bounded: a full queue blocks, so send off the runtime.
-        tokio::task::spawn_blocking(move || sender.send(job))
-            .await
-            .map_err(|e| AppError::Internal(format!("writer queue: {e}")))?
-            .map_err(|_| AppError::Unavailable("the store is closed".into()))?;
+        match self.writer.try_send(job) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(job)) => {
+                // The queue is bounded: wait for room off the async runtime.
+                let sender = self.writer.clone();
+                tokio::task::spawn_blocking(move || sender.send(job))
+                    .await
+                    .map_err(|e| AppError::Internal(format!("writer queue: {e}")))?
+                    .map_err(|_| AppError::Unavailable("the store is closed".into()))?;
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => return Err(AppError::Unavailable("the store is closed".into())),
+        }
         rx.await.map_err(|_| AppError::Unavailable("the writer stopped".into()))?
     }
 
