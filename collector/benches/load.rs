@@ -2,8 +2,9 @@
 //! loopback with a fresh SQLite file.
 //!
 //! 1. Sustained ingest: many simulated filter instances, each on a
-//!    keep-alive connection, sending batches back to back for a fixed time;
-//!    reports batches/s, events/s and ingest latency percentiles.
+//!    keep-alive connection; first paced (one batch per instance per second,
+//!    latency at a held rate), then back to back (the ceiling); reports
+//!    batches/s, events/s and ingest latency percentiles.
 //! 2. Queries over 30 days of minute buckets (seeded through the API):
 //!    summary, top lists and events, latency percentiles.
 //!
@@ -11,7 +12,6 @@
 //! PALISADE_BENCH_INSTANCES, PALISADE_BENCH_SECONDS, PALISADE_BENCH_EVENTS).
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -31,13 +31,20 @@ impl Conn {
     fn new(addr: SocketAddr) -> Conn {
         let s = TcpStream::connect(addr).unwrap();
         s.set_nodelay(true).unwrap();
-        Conn { r: BufReader::new(s.try_clone().unwrap()), w: s }
+        Conn {
+            r: BufReader::new(s.try_clone().unwrap()),
+            w: s,
+        }
     }
 
     fn call(&mut self, method: &str, path: &str, body: Option<&[u8]>) -> (u16, Vec<u8>) {
-        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: l\r\nAuthorization: Bearer {WRITE}\r\n");
+        let mut req =
+            format!("{method} {path} HTTP/1.1\r\nHost: l\r\nAuthorization: Bearer {WRITE}\r\n");
         if let Some(b) = body {
-            req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len()));
+            req.push_str(&format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                b.len()
+            ));
         }
         req.push_str("\r\n");
         let mut raw = req.into_bytes();
@@ -47,7 +54,11 @@ impl Conn {
         self.w.write_all(&raw).unwrap();
         let mut line = String::new();
         self.r.read_line(&mut line).unwrap();
-        let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
         let mut len = 0usize;
         loop {
             line.clear();
@@ -74,21 +85,42 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn env_num(k: &str, d: u64) -> u64 {
-    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
 }
 
 fn filter_batch(instance: usize, seq: u64, t: f64, events: usize) -> Vec<u8> {
-    let hosts = ["shop.example.com", "api.example.com", "admin.example.com", "cdn.example.com", "auth.example.com"];
+    let hosts = [
+        "shop.example.com",
+        "api.example.com",
+        "admin.example.com",
+        "cdn.example.com",
+        "auth.example.com",
+    ];
     let counters: Vec<_> = hosts
         .iter()
         .flat_map(|h| {
-            [json!({"authority": h, "outcome": "pass", "count": 200}), json!({"authority": h, "outcome": "detected", "count": 3}), json!({"authority": h, "outcome": "blocked", "count": 1})]
+            [
+                json!({"authority": h, "outcome": "pass", "count": 200}),
+                json!({"authority": h, "outcome": "detected", "count": 3}),
+                json!({"authority": h, "outcome": "blocked", "count": 1}),
+            ]
         })
         .collect();
     let evs: Vec<_> = (0..events)
         .map(|i| {
             let h = hosts[i % hosts.len()];
-            event(&format!("{instance}-{seq}-{i}"), t, h, &format!("203.0.113.{}", i % 250), &format!("/p/{}", i % 40), if i % 4 == 0 { "blocked" } else { "detected" }, &[(942100, "CRITICAL"), (941100 + (i as u64 % 20), "WARNING")])
+            event(
+                &format!("{instance}-{seq}-{i}"),
+                t,
+                h,
+                &format!("203.0.113.{}", i % 250),
+                &format!("/p/{}", i % 40),
+                if i % 4 == 0 { "blocked" } else { "detected" },
+                &[(942100, "CRITICAL"), (941100 + (i as u64 % 20), "WARNING")],
+            )
         })
         .collect();
     json!({
@@ -127,7 +159,10 @@ fn ingest_phase(data: &std::path::Path) {
             })
         })
         .collect();
-    let mut lat: Vec<f64> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut lat: Vec<f64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     let wall = started.elapsed().as_secs_f64();
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let n = lat.len() as f64;
@@ -141,13 +176,75 @@ fn ingest_phase(data: &std::path::Path) {
         pct(&lat, 1.0) * 1e3,
         lat.len()
     );
-    let db = std::fs::metadata(data.join("palisade.sqlite")).map(|m| m.len()).unwrap_or(0);
-    println!("  database after ingest: {:.1} MiB", db as f64 / (1 << 20) as f64);
+    let db = std::fs::metadata(data.join("palisade.sqlite"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    println!(
+        "  database after ingest: {:.1} MiB",
+        db as f64 / (1 << 20) as f64
+    );
+}
+
+/// Open loop: `instances` filters each sending one batch every `every`
+/// seconds (the filters' flush tick), so latency is measured at a held rate.
+fn paced_phase(data: &std::path::Path) {
+    let instances = env_num("PALISADE_BENCH_PACED_INSTANCES", 400) as usize;
+    let every = 1.0;
+    let seconds = env_num("PALISADE_BENCH_SECONDS", 15);
+    let events = env_num("PALISADE_BENCH_EVENTS", 20) as usize;
+    let s = Server::start(data, Opts::default());
+    let addr = s.addr;
+    let started = Instant::now();
+    let handles: Vec<_> = (0..instances)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let mut c = Conn::new(addr);
+                let mut lat = Vec::new();
+                // spread the instances' ticks over the period
+                let offset = every * i as f64 / instances as f64;
+                let mut seq = 0u64;
+                loop {
+                    let due = started + Duration::from_secs_f64(offset + seq as f64 * every);
+                    if due > started + Duration::from_secs(seconds) {
+                        break;
+                    }
+                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
+                    let body = filter_batch(i, seq, now(), events);
+                    let t = Instant::now();
+                    let (st, _) = c.call("POST", "/api/v1/telemetry", Some(&body));
+                    lat.push(t.elapsed().as_secs_f64());
+                    assert_eq!(st, 200);
+                    seq += 1;
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut lat: Vec<f64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    let wall = started.elapsed().as_secs_f64();
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = lat.len() as f64;
+    println!("paced ingest: {instances} filter instances, one batch each per {every} s for {seconds} s, {events} events per batch");
+    println!(
+        "  {:.0} batches/s, {:.0} events/s held; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        n / wall,
+        n * events as f64 / wall,
+        pct(&lat, 0.5) * 1e3,
+        pct(&lat, 0.99) * 1e3,
+        pct(&lat, 1.0) * 1e3
+    );
 }
 
 fn query_phase(data: &std::path::Path) {
-    let mut opts = Opts::default();
-    opts.config = "[retention]\nminute_days = 31\nraw_events_days = 31\n".into();
+    let opts = Opts {
+        config: "[retention]\nminute_days = 31\nraw_events_days = 31\n".into(),
+        ..Opts::default()
+    };
     let s = Server::start(data, opts);
     let addr = s.addr;
     let t0 = now();
@@ -192,17 +289,68 @@ fn query_phase(data: &std::path::Path) {
     );
     let day = 86400.0;
     let queries: Vec<(&str, String)> = vec![
-        ("summary 1 h (minute buckets)", format!("/api/v1/waf/summary?environment=prod&from={}&to={t0}", t0 - 3600.0)),
-        ("summary 24 h (hour buckets)", format!("/api/v1/waf/summary?environment=prod&from={}&to={t0}", t0 - day)),
-        ("summary 7 d (hour buckets)", format!("/api/v1/waf/summary?environment=prod&from={}&to={t0}", t0 - 7.0 * day)),
-        ("summary 30 d (day buckets)", format!("/api/v1/waf/summary?environment=prod&from={}&to={t0}", t0 - 30.0 * day)),
-        ("summary 30 d, bucket=hour", format!("/api/v1/waf/summary?environment=prod&from={}&to={t0}&bucket=hour", t0 - 30.0 * day)),
-        ("summary 7 d, bucket=minute (10080 pts)", format!("/api/v1/waf/summary?environment=prod&from={}&to={t0}&bucket=minute", t0 - 7.0 * day)),
-        ("summary 30 d, one host", format!("/api/v1/waf/summary?environment=prod&host=h3.example&from={}&to={t0}", t0 - 30.0 * day)),
-        ("top rules 30 d", format!("/api/v1/top/rules?from={}&to={t0}", t0 - 30.0 * day)),
-        ("top clients 30 d", format!("/api/v1/top/clients?from={}&to={t0}", t0 - 30.0 * day)),
+        (
+            "summary 1 h (minute buckets)",
+            format!(
+                "/api/v1/waf/summary?environment=prod&from={}&to={t0}",
+                t0 - 3600.0
+            ),
+        ),
+        (
+            "summary 24 h (hour buckets)",
+            format!(
+                "/api/v1/waf/summary?environment=prod&from={}&to={t0}",
+                t0 - day
+            ),
+        ),
+        (
+            "summary 7 d (hour buckets)",
+            format!(
+                "/api/v1/waf/summary?environment=prod&from={}&to={t0}",
+                t0 - 7.0 * day
+            ),
+        ),
+        (
+            "summary 30 d (day buckets)",
+            format!(
+                "/api/v1/waf/summary?environment=prod&from={}&to={t0}",
+                t0 - 30.0 * day
+            ),
+        ),
+        (
+            "summary 30 d, bucket=hour",
+            format!(
+                "/api/v1/waf/summary?environment=prod&from={}&to={t0}&bucket=hour",
+                t0 - 30.0 * day
+            ),
+        ),
+        (
+            "summary 7 d, bucket=minute (10080 pts)",
+            format!(
+                "/api/v1/waf/summary?environment=prod&from={}&to={t0}&bucket=minute",
+                t0 - 7.0 * day
+            ),
+        ),
+        (
+            "summary 30 d, one host",
+            format!(
+                "/api/v1/waf/summary?environment=prod&host=h3.example&from={}&to={t0}",
+                t0 - 30.0 * day
+            ),
+        ),
+        (
+            "top rules 30 d",
+            format!("/api/v1/top/rules?from={}&to={t0}", t0 - 30.0 * day),
+        ),
+        (
+            "top clients 30 d",
+            format!("/api/v1/top/clients?from={}&to={t0}", t0 - 30.0 * day),
+        ),
         ("events, newest 100", "/api/v1/events?limit=100".to_string()),
-        ("events by rule 942101", "/api/v1/events?rule=942101&limit=100".to_string()),
+        (
+            "events by rule 942101",
+            "/api/v1/events?rule=942101&limit=100".to_string(),
+        ),
     ];
     let mut c = Conn::new(addr);
     for (name, q) in &queries {
@@ -214,7 +362,11 @@ fn query_phase(data: &std::path::Path) {
             assert_eq!(st, 200, "{name}: {}", String::from_utf8_lossy(&body));
         }
         lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        println!("  {name:<42} p50 {:>7.2} ms   p99 {:>7.2} ms", pct(&lat, 0.5) * 1e3, pct(&lat, 0.99) * 1e3);
+        println!(
+            "  {name:<42} p50 {:>7.2} ms   p99 {:>7.2} ms",
+            pct(&lat, 0.5) * 1e3,
+            pct(&lat, 0.99) * 1e3
+        );
     }
 }
 
@@ -226,6 +378,7 @@ fn main() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
+    paced_phase(&dir.path().join("paced"));
     ingest_phase(&dir.path().join("ingest"));
     query_phase(&dir.path().join("query"));
 }

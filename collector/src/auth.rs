@@ -78,7 +78,10 @@ impl Auth {
                 if need == Role::Write && t.role != Role::Write {
                     return Err(Denied::Forbidden);
                 }
-                Ok(Caller::Token { name: t.name.clone(), role: t.role })
+                Ok(Caller::Token {
+                    name: t.name.clone(),
+                    role: t.role,
+                })
             }
             (Role::Read, None) if self.read_open => Ok(Caller::Anonymous),
             _ => Err(Denied::Missing),
@@ -105,9 +108,21 @@ pub fn ensure_generated_token(data_dir: &Path) -> Result<(Token, bool), String> 
     let path = generated_token_path(data_dir);
     match std::fs::read_to_string(&path) {
         Ok(s) if !s.trim().is_empty() => {
-            return Ok((Token { name: "generated".into(), role: Role::Write, secret: s.trim().to_string() }, false));
+            return Ok((
+                Token {
+                    name: "generated".into(),
+                    role: Role::Write,
+                    secret: s.trim().to_string(),
+                },
+                false,
+            ));
         }
-        Ok(_) => return Err(format!("{} is empty; delete it to generate a new token", path.display())),
+        Ok(_) => {
+            return Err(format!(
+                "{} is empty; delete it to generate a new token",
+                path.display()
+            ))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     }
@@ -119,12 +134,21 @@ pub fn ensure_generated_token(data_dir: &Path) -> Result<(Token, bool), String> 
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    let mut f = opts
+        .open(&path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     f.write_all(secret.as_bytes())
         .and_then(|_| f.write_all(b"\n"))
         .and_then(|_| f.sync_all())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok((Token { name: "generated".into(), role: Role::Write, secret }, true))
+    Ok((
+        Token {
+            name: "generated".into(),
+            role: Role::Write,
+            secret,
+        },
+        true,
+    ))
 }
 
 #[cfg(test)]
@@ -132,7 +156,11 @@ mod tests {
     use super::*;
 
     fn tok(name: &str, role: Role, s: &str) -> Token {
-        Token { name: name.into(), role, secret: s.into() }
+        Token {
+            name: name.into(),
+            role,
+            secret: s.into(),
+        }
     }
 
     #[test]
@@ -140,14 +168,29 @@ mod tests {
         let a = Auth::new(vec![tok("ops", Role::Write, "w1")]);
         assert_eq!(a.check(None, Role::Read), Ok(Caller::Anonymous));
         assert_eq!(a.check(None, Role::Write), Err(Denied::Missing));
-        assert_eq!(a.check(Some("Bearer nope"), Role::Write), Err(Denied::Wrong));
+        assert_eq!(
+            a.check(Some("Bearer nope"), Role::Write),
+            Err(Denied::Wrong)
+        );
         assert_eq!(a.check(Some("Basic w1"), Role::Write), Err(Denied::Missing));
-        assert_eq!(a.check(Some("Bearer w1"), Role::Write), Ok(Caller::Token { name: "ops".into(), role: Role::Write }));
-        let b = Auth::new(vec![tok("ops", Role::Write, "w1"), tok("ro", Role::Read, "r1")]);
+        assert_eq!(
+            a.check(Some("Bearer w1"), Role::Write),
+            Ok(Caller::Token {
+                name: "ops".into(),
+                role: Role::Write
+            })
+        );
+        let b = Auth::new(vec![
+            tok("ops", Role::Write, "w1"),
+            tok("ro", Role::Read, "r1"),
+        ]);
         assert_eq!(b.check(None, Role::Read), Err(Denied::Missing));
         assert!(b.check(Some("bearer r1"), Role::Read).is_ok());
         assert!(b.check(Some("Bearer w1"), Role::Read).is_ok());
-        assert_eq!(b.check(Some("Bearer r1"), Role::Write), Err(Denied::Forbidden));
+        assert_eq!(
+            b.check(Some("Bearer r1"), Role::Write),
+            Err(Denied::Forbidden)
+        );
     }
 
     #[test]
@@ -162,7 +205,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(generated_token_path(dir.path())).unwrap().permissions().mode();
+            let mode = std::fs::metadata(generated_token_path(dir.path()))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

@@ -170,7 +170,10 @@ pub struct Token {
 
 impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Token").field("name", &self.name).field("role", &self.role).finish()
+        f.debug_struct("Token")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .finish()
     }
 }
 
@@ -212,8 +215,14 @@ pub struct NetworkConfig {
 
 #[derive(Debug, Clone)]
 pub enum NetpolBackendConfig {
-    Folder { dir: PathBuf },
-    Kubernetes { kubeconfig: Option<PathBuf>, context: Option<String>, namespaces: Vec<String> },
+    Folder {
+        dir: PathBuf,
+    },
+    Kubernetes {
+        kubeconfig: Option<PathBuf>,
+        context: Option<String>,
+        namespaces: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -247,7 +256,8 @@ pub struct Config {
 const DAY: f64 = 86_400.0;
 
 fn read_secret(path: &Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read token file {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read token file {}: {e}", path.display()))?;
     let t = text.trim().to_string();
     if t.is_empty() {
         return Err(format!("token file {} is empty", path.display()));
@@ -264,17 +274,32 @@ fn positive(name: &str, v: f64) -> Result<f64, String> {
 
 /// Resolves flags and environment (in `args`), the config file and defaults.
 /// `env` looks up the token variables (injected for testing).
-pub fn resolve(args: &CollectorArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, String> {
+pub fn resolve(
+    args: &CollectorArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, String> {
     let file: FileConfig = match &args.config {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read config {}: {e}", p.display()))?;
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read config {}: {e}", p.display()))?;
             toml::from_str(&text).map_err(|e| format!("config {}: {e}", p.display()))?
         }
         None => FileConfig::default(),
     };
-    let data_dir = args.data.clone().or(file.data).unwrap_or_else(|| PathBuf::from("palisade-data"));
-    let listen = args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9090)));
-    let environment = args.environment.clone().or(file.environment).unwrap_or_else(|| "default".into());
+    let data_dir = args
+        .data
+        .clone()
+        .or(file.data)
+        .unwrap_or_else(|| PathBuf::from("palisade-data"));
+    let listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9090)));
+    let environment = args
+        .environment
+        .clone()
+        .or(file.environment)
+        .unwrap_or_else(|| "default".into());
     let sync = match args.sync.clone().or(file.sync).as_deref() {
         None | Some("normal") => Sync::Normal,
         Some("full") => Sync::Full,
@@ -282,22 +307,45 @@ pub fn resolve(args: &CollectorArgs, env: &dyn Fn(&str) -> Option<String>) -> Re
     };
 
     let limits = Limits {
-        telemetry_body_bytes: args.max_telemetry_bytes.or(file.limits.telemetry_body_bytes).unwrap_or(8 << 20),
+        telemetry_body_bytes: args
+            .max_telemetry_bytes
+            .or(file.limits.telemetry_body_bytes)
+            .unwrap_or(8 << 20),
         body_bytes: file.limits.body_bytes.unwrap_or(1 << 20),
         batch: BatchLimits {
-            max_events: file.limits.max_events_per_batch.unwrap_or(BatchLimits::default().max_events),
+            max_events: file
+                .limits
+                .max_events_per_batch
+                .unwrap_or(BatchLimits::default().max_events),
             ..BatchLimits::default()
         },
     };
 
     let r = &file.retention;
     let retention = Retention {
-        raw_events: positive("retention raw_events_days", args.retention_raw_days.or(r.raw_events_days).unwrap_or(7.0))? * DAY,
-        minute: positive("retention minute_days", args.retention_minute_days.or(r.minute_days).unwrap_or(7.0))? * DAY,
-        hour: positive("retention hour_days", args.retention_hour_days.or(r.hour_days).unwrap_or(90.0))? * DAY,
-        day: positive("retention day_days", args.retention_day_days.or(r.day_days).unwrap_or(730.0))? * DAY,
+        raw_events: positive(
+            "retention raw_events_days",
+            args.retention_raw_days.or(r.raw_events_days).unwrap_or(7.0),
+        )? * DAY,
+        minute: positive(
+            "retention minute_days",
+            args.retention_minute_days.or(r.minute_days).unwrap_or(7.0),
+        )? * DAY,
+        hour: positive(
+            "retention hour_days",
+            args.retention_hour_days.or(r.hour_days).unwrap_or(90.0),
+        )? * DAY,
+        day: positive(
+            "retention day_days",
+            args.retention_day_days.or(r.day_days).unwrap_or(730.0),
+        )? * DAY,
         batch_ids: positive("retention batch_ids_days", r.batch_ids_days.unwrap_or(7.0))? * DAY,
-        interval: positive("retention interval_seconds", args.retention_interval.or(r.interval_seconds).unwrap_or(3600.0))?,
+        interval: positive(
+            "retention interval_seconds",
+            args.retention_interval
+                .or(r.interval_seconds)
+                .unwrap_or(3600.0),
+        )?,
     };
 
     let mut tokens = Vec::new();
@@ -305,17 +353,38 @@ pub fn resolve(args: &CollectorArgs, env: &dyn Fn(&str) -> Option<String>) -> Re
         let secret = match (t.token, t.token_file, t.token_env) {
             (Some(s), None, None) => s,
             (None, Some(p), None) => read_secret(&p)?,
-            (None, None, Some(var)) => env(&var).ok_or_else(|| format!("token {:?}: variable {var} is not set", t.name))?,
-            _ => return Err(format!("token {:?}: give exactly one of token, token_file, token_env", t.name)),
+            (None, None, Some(var)) => {
+                env(&var).ok_or_else(|| format!("token {:?}: variable {var} is not set", t.name))?
+            }
+            _ => {
+                return Err(format!(
+                    "token {:?}: give exactly one of token, token_file, token_env",
+                    t.name
+                ))
+            }
         };
         if secret.trim().is_empty() {
             return Err(format!("token {:?} is empty", t.name));
         }
-        tokens.push(Token { name: t.name, role: t.role, secret: secret.trim().to_string() });
+        tokens.push(Token {
+            name: t.name,
+            role: t.role,
+            secret: secret.trim().to_string(),
+        });
     }
     for (role, name, var, path) in [
-        (Role::Write, "write", "PALISADE_WRITE_TOKEN", &args.write_token_file),
-        (Role::Read, "read", "PALISADE_READ_TOKEN", &args.read_token_file),
+        (
+            Role::Write,
+            "write",
+            "PALISADE_WRITE_TOKEN",
+            &args.write_token_file,
+        ),
+        (
+            Role::Read,
+            "read",
+            "PALISADE_READ_TOKEN",
+            &args.read_token_file,
+        ),
     ] {
         let secret = match (env(var).filter(|s| !s.trim().is_empty()), path) {
             (Some(s), _) => Some(s.trim().to_string()),
@@ -323,12 +392,21 @@ pub fn resolve(args: &CollectorArgs, env: &dyn Fn(&str) -> Option<String>) -> Re
             (None, None) => None,
         };
         if let Some(secret) = secret {
-            tokens.push(Token { name: name.into(), role, secret });
+            tokens.push(Token {
+                name: name.into(),
+                role,
+                secret,
+            });
         }
     }
 
     let n = &file.network;
-    let proc_net_dev = match args.proc_net_dev.clone().or(n.proc_net_dev.clone()).as_deref() {
+    let proc_net_dev = match args
+        .proc_net_dev
+        .clone()
+        .or(n.proc_net_dev.clone())
+        .as_deref()
+    {
         Some("off") => None,
         Some(p) => Some(PathBuf::from(p)),
         None => Some(PathBuf::from("/proc/net/dev")),
@@ -347,17 +425,33 @@ pub fn resolve(args: &CollectorArgs, env: &dyn Fn(&str) -> Option<String>) -> Re
     if nft_command.is_empty() {
         return Err("nft_command must not be empty".into());
     }
-    let hubble_metrics_url = args.hubble_metrics_url.clone().or(n.hubble_metrics_url.clone()).filter(|s| !s.is_empty());
+    let hubble_metrics_url = args
+        .hubble_metrics_url
+        .clone()
+        .or(n.hubble_metrics_url.clone())
+        .filter(|s| !s.is_empty());
     if let Some(u) = &hubble_metrics_url {
         if !u.starts_with("http://") {
-            return Err(format!("hubble metrics url must start with http://, got {u:?}"));
+            return Err(format!(
+                "hubble metrics url must start with http://, got {u:?}"
+            ));
         }
     }
     let network = NetworkConfig {
-        interval: positive("sample interval", args.sample_interval.or(n.interval_seconds).unwrap_or(10.0))?,
+        interval: positive(
+            "sample interval",
+            args.sample_interval.or(n.interval_seconds).unwrap_or(10.0),
+        )?,
         proc_net_dev,
-        boot_id_path: PathBuf::from(n.boot_id_path.clone().unwrap_or_else(|| "/proc/sys/kernel/random/boot_id".into())),
-        exclude_interfaces: n.exclude_interfaces.clone().unwrap_or_else(|| vec!["lo".into()]),
+        boot_id_path: PathBuf::from(
+            n.boot_id_path
+                .clone()
+                .unwrap_or_else(|| "/proc/sys/kernel/random/boot_id".into()),
+        ),
+        exclude_interfaces: n
+            .exclude_interfaces
+            .clone()
+            .unwrap_or_else(|| vec!["lo".into()]),
         nft,
         nft_command,
         hubble_metrics_url,
@@ -366,22 +460,42 @@ pub fn resolve(args: &CollectorArgs, env: &dyn Fn(&str) -> Option<String>) -> Re
     let p = file.network_policies;
     let backend = match args.netpol_backend.clone().or(p.backend).as_deref() {
         None | Some("folder") => NetpolBackendConfig::Folder {
-            dir: args.netpol_dir.clone().or(p.dir).unwrap_or_else(|| data_dir.join("network-policies")),
+            dir: args
+                .netpol_dir
+                .clone()
+                .or(p.dir)
+                .unwrap_or_else(|| data_dir.join("network-policies")),
         },
         Some("kubernetes") => NetpolBackendConfig::Kubernetes {
             kubeconfig: args.kubeconfig.clone().or(p.kubeconfig),
             context: p.context,
             namespaces: p.namespaces.unwrap_or_default(),
         },
-        Some(o) => return Err(format!("network-policy backend must be folder or kubernetes, got {o:?}")),
+        Some(o) => {
+            return Err(format!(
+                "network-policy backend must be folder or kubernetes, got {o:?}"
+            ))
+        }
     };
     let netpol = NetpolConfig {
         backend,
-        label_key: p.label_key.unwrap_or_else(|| "palisade.dev/disabled-by".into()),
+        label_key: p
+            .label_key
+            .unwrap_or_else(|| "palisade.dev/disabled-by".into()),
         label_value: p.label_value.unwrap_or_else(|| "palisade".into()),
     };
 
-    Ok(Config { data_dir, listen, environment, sync, limits, retention, tokens, network, netpol })
+    Ok(Config {
+        data_dir,
+        listen,
+        environment,
+        sync,
+        limits,
+        retention,
+        tokens,
+        network,
+        netpol,
+    })
 }
 
 #[cfg(test)]
@@ -394,7 +508,10 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:9090");
         assert!(c.tokens.is_empty());
         assert_eq!(c.retention.raw_events, 7.0 * DAY);
-        assert!(matches!(c.netpol.backend, NetpolBackendConfig::Folder { .. }));
+        assert!(matches!(
+            c.netpol.backend,
+            NetpolBackendConfig::Folder { .. }
+        ));
     }
 
     #[test]
@@ -406,8 +523,15 @@ mod tests {
             "listen = \"127.0.0.1:1234\"\n[retention]\nraw_events_days = 2\n[[tokens]]\nname = \"ops\"\nrole = \"write\"\ntoken = \"s1\"\n",
         )
         .unwrap();
-        let args = CollectorArgs { config: Some(cfg.clone()), retention_raw_days: Some(1.0), ..Default::default() };
-        let c = resolve(&args, &|k| (k == "PALISADE_READ_TOKEN").then(|| "r".to_string())).unwrap();
+        let args = CollectorArgs {
+            config: Some(cfg.clone()),
+            retention_raw_days: Some(1.0),
+            ..Default::default()
+        };
+        let c = resolve(&args, &|k| {
+            (k == "PALISADE_READ_TOKEN").then(|| "r".to_string())
+        })
+        .unwrap();
         assert_eq!(c.listen.port(), 1234);
         assert_eq!(c.retention.raw_events, DAY);
         assert_eq!(c.tokens.len(), 2);

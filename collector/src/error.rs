@@ -62,8 +62,16 @@ impl AppError {
             AppError::NotFound(m) => ("not_found", m.clone(), None),
             AppError::MethodNotAllowed(m) => ("method_not_allowed", m.clone(), None),
             AppError::Conflict(m) => ("conflict", m.clone(), None),
-            AppError::TooLarge(n) => ("too_large", format!("body larger than {n} bytes"), Some("body".into())),
-            AppError::UnsupportedMediaType(m) => ("unsupported_media_type", m.clone(), Some("content-type".into())),
+            AppError::TooLarge(n) => (
+                "too_large",
+                format!("body larger than {n} bytes"),
+                Some("body".into()),
+            ),
+            AppError::UnsupportedMediaType(m) => (
+                "unsupported_media_type",
+                m.clone(),
+                Some("content-type".into()),
+            ),
             AppError::Unprocessable(m) => ("unprocessable", m.clone(), None),
             AppError::BadGateway(m) => ("bad_gateway", m.clone(), None),
             AppError::Unavailable(m) => ("unavailable", m.clone(), None),
@@ -79,7 +87,12 @@ impl AppError {
 
 impl std::fmt::Display for AppError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status(), self.to_json()["error"]["message"].as_str().unwrap_or(""))
+        write!(
+            f,
+            "{} {}",
+            self.status(),
+            self.to_json()["error"]["message"].as_str().unwrap_or("")
+        )
     }
 }
 

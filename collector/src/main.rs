@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "palisade", version, about = "Palisade web application firewall")]
+#[command(
+    name = "palisade",
+    version,
+    about = "Palisade web application firewall"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

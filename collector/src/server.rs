@@ -23,10 +23,15 @@ fn netpol_backend(cfg: &Config) -> Result<Arc<dyn NetpolBackend>, String> {
     let n = &cfg.netpol;
     for part in [&n.label_key, &n.label_value] {
         if !netpol::yaml_edit::valid_label_part(part) {
-            return Err(format!("network-policy label part {part:?} is not a plain label string"));
+            return Err(format!(
+                "network-policy label part {part:?} is not a plain label string"
+            ));
         }
     }
-    let label = netpol::yaml_edit::Label { key: n.label_key.clone(), value: n.label_value.clone() };
+    let label = netpol::yaml_edit::Label {
+        key: n.label_key.clone(),
+        value: n.label_value.clone(),
+    };
     match &n.backend {
         NetpolBackendConfig::Folder { dir } => {
             if let Err(e) = std::fs::create_dir_all(dir) {
@@ -35,9 +40,16 @@ fn netpol_backend(cfg: &Config) -> Result<Arc<dyn NetpolBackend>, String> {
             Ok(Arc::new(netpol::folder::Folder::new(dir.clone(), label)))
         }
         #[cfg(feature = "kubernetes")]
-        NetpolBackendConfig::Kubernetes { kubeconfig, context, namespaces } => Ok(Arc::new(
-            netpol::kube::Kube::connect(kubeconfig.as_deref(), context.as_deref(), namespaces.clone(), label)?,
-        )),
+        NetpolBackendConfig::Kubernetes {
+            kubeconfig,
+            context,
+            namespaces,
+        } => Ok(Arc::new(netpol::kube::Kube::connect(
+            kubeconfig.as_deref(),
+            context.as_deref(),
+            namespaces.clone(),
+            label,
+        )?)),
         #[cfg(not(feature = "kubernetes"))]
         NetpolBackendConfig::Kubernetes { .. } => {
             Err("this build has no Kubernetes backend (feature `kubernetes`)".into())
@@ -47,15 +59,22 @@ fn netpol_backend(cfg: &Config) -> Result<Arc<dyn NetpolBackend>, String> {
 
 /// Everything but the accept loop: returns the app and the bound listener.
 pub async fn prepare(cfg: Config) -> Result<(Arc<App>, TcpListener), String> {
-    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| format!("cannot create {}: {e}", cfg.data_dir.display()))?;
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", cfg.data_dir.display()))?;
     let mut tokens = cfg.tokens.clone();
     if !tokens.iter().any(|t| t.role == Role::Write) {
         let (t, created) = ensure_generated_token(&cfg.data_dir)?;
         let path = generated_token_path(&cfg.data_dir);
         if created {
-            println!("palisade collector: generated a write token in {} (mode 0600)", path.display());
+            println!(
+                "palisade collector: generated a write token in {} (mode 0600)",
+                path.display()
+            );
         } else {
-            println!("palisade collector: using the write token in {}", path.display());
+            println!(
+                "palisade collector: using the write token in {}",
+                path.display()
+            );
         }
         tokens.push(t);
     }
@@ -66,8 +85,16 @@ pub async fn prepare(cfg: Config) -> Result<(Arc<App>, TcpListener), String> {
     let db = cfg.data_dir.join("palisade.sqlite");
     let store = Store::open(&db, cfg.sync)?;
     let netpol = netpol_backend(&cfg)?;
-    let listener = TcpListener::bind(cfg.listen).await.map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
-    let app = Arc::new(App { cfg, store, auth, metrics: Arc::new(Metrics::default()), netpol });
+    let listener = TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    let app = Arc::new(App {
+        cfg,
+        store,
+        auth,
+        metrics: Arc::new(Metrics::default()),
+        netpol,
+    });
     Ok((app, listener))
 }
 
@@ -80,7 +107,11 @@ async fn retention_loop(app: Arc<App>) {
         let mut total = retention::Swept::default();
         loop {
             let t = store::now();
-            match app.store.write(move |c| retention::sweep_chunk(c, &ret, t)).await {
+            match app
+                .store
+                .write(move |c| retention::sweep_chunk(c, &ret, t))
+                .await
+            {
                 Ok(s) if s.total() == 0 => break,
                 Ok(s) => {
                     total.events += s.events;
@@ -123,9 +154,21 @@ pub async fn serve(app: Arc<App>, listener: TcpListener) -> Result<(), String> {
     tokio::spawn(retention_loop(app.clone()));
     let sources = crate::net::sources(&app.cfg).await?;
     let names: Vec<&str> = sources.iter().map(|s| s.name()).collect();
-    println!("palisade collector: packet sources: {}", if names.is_empty() { "none".into() } else { names.join(", ") });
+    println!(
+        "palisade collector: packet sources: {}",
+        if names.is_empty() {
+            "none".into()
+        } else {
+            names.join(", ")
+        }
+    );
     if !sources.is_empty() {
-        tokio::spawn(crate::net::run_sampler(app.store.clone(), app.metrics.clone(), sources, app.cfg.network.interval));
+        tokio::spawn(crate::net::run_sampler(
+            app.store.clone(),
+            app.metrics.clone(),
+            sources,
+            app.cfg.network.interval,
+        ));
     }
     println!("palisade collector: data in {}", app.store.path().display());
     println!("palisade collector listening on http://{addr}");

@@ -17,7 +17,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -35,7 +38,11 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, FieldError> {
         Err(e) => {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            let field = if path == "." || path.is_empty() { "body".to_string() } else { path };
+            let field = if path == "." || path.is_empty() {
+                "body".to_string()
+            } else {
+                path
+            };
             let message = match inner.classify() {
                 serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
                     format!("malformed JSON: {inner}")
@@ -166,7 +173,12 @@ pub struct BatchLimits {
 
 impl Default for BatchLimits {
     fn default() -> Self {
-        BatchLimits { max_events: 5000, max_counters: 10_000, max_rule_hits: 10_000, max_rules_per_event: 256 }
+        BatchLimits {
+            max_events: 5000,
+            max_counters: 10_000,
+            max_rule_hits: 10_000,
+            max_rules_per_event: 256,
+        }
     }
 }
 
@@ -208,21 +220,35 @@ impl TelemetryBatch {
         check_count(|| "body_limit_events".into(), self.body_limit_events)?;
         check_count(|| "dropped_events".into(), self.dropped_events)?;
         if self.counters.len() > limits.max_counters {
-            return Err(FieldError::new("counters", format!("more than {} entries", limits.max_counters)));
+            return Err(FieldError::new(
+                "counters",
+                format!("more than {} entries", limits.max_counters),
+            ));
         }
         for (i, c) in self.counters.iter().enumerate() {
-            check_str(&format!("counters[{i}].authority"), &c.authority, 256, false)?;
+            check_str(
+                &format!("counters[{i}].authority"),
+                &c.authority,
+                256,
+                false,
+            )?;
             check_count(|| format!("counters[{i}].count"), c.count)?;
         }
         if self.rule_hits.len() > limits.max_rule_hits {
-            return Err(FieldError::new("rule_hits", format!("more than {} entries", limits.max_rule_hits)));
+            return Err(FieldError::new(
+                "rule_hits",
+                format!("more than {} entries", limits.max_rule_hits),
+            ));
         }
         for (i, r) in self.rule_hits.iter().enumerate() {
             check_rule_id(|| format!("rule_hits[{i}].rule_id"), r.rule_id)?;
             check_count(|| format!("rule_hits[{i}].count"), r.count)?;
         }
         if self.events.len() > limits.max_events {
-            return Err(FieldError::new("events", format!("more than {} events", limits.max_events)));
+            return Err(FieldError::new(
+                "events",
+                format!("more than {} events", limits.max_events),
+            ));
         }
         for (i, e) in self.events.iter().enumerate() {
             let f = |name: &str| format!("events[{i}].{name}");
@@ -570,10 +596,16 @@ mod tests {
             "rules":[{"id":0}]}]}"#,
         )
         .unwrap();
-        assert_eq!(b.validate(&BatchLimits::default()).unwrap_err().field, "events[0].rules[0].id");
+        assert_eq!(
+            b.validate(&BatchLimits::default()).unwrap_err().field,
+            "events[0].rules[0].id"
+        );
         b.events.clear();
         b.sent_at = f64::NAN;
-        assert_eq!(b.validate(&BatchLimits::default()).unwrap_err().field, "sent_at");
+        assert_eq!(
+            b.validate(&BatchLimits::default()).unwrap_err().field,
+            "sent_at"
+        );
     }
 
     #[test]
@@ -584,13 +616,22 @@ mod tests {
         q.paranoia_level = 5;
         assert_eq!(q.validate().unwrap_err().field, "paranoia_level");
         q.paranoia_level = 2;
-        q.hosts.insert("a".into(), HostOverride { inbound_threshold: Some(0), ..Default::default() });
+        q.hosts.insert(
+            "a".into(),
+            HostOverride {
+                inbound_threshold: Some(0),
+                ..Default::default()
+            },
+        );
         assert_eq!(q.validate().unwrap_err().field, "hosts.a.inbound_threshold");
         q.hosts.clear();
         p.disabled_rules = vec![3, 1, 3];
         p.normalize();
         assert_eq!(p.disabled_rules, vec![1, 3]);
-        assert_eq!(p.changed_fields(&q), vec!["paranoia_level", "disabled_rules"]);
+        assert_eq!(
+            p.changed_fields(&q),
+            vec!["paranoia_level", "disabled_rules"]
+        );
     }
 
     #[test]

@@ -35,10 +35,15 @@ fn apply(doc: &mut Value, ops: &Value) -> Result<(), String> {
                 }
             }
             Some("add") => {
-                cur.as_object_mut().ok_or("not an object")?.insert(last.clone(), op["value"].clone());
+                cur.as_object_mut()
+                    .ok_or("not an object")?
+                    .insert(last.clone(), op["value"].clone());
             }
             Some("remove") => {
-                cur.as_object_mut().ok_or("not an object")?.remove(last.as_str()).ok_or(format!("nothing at {path}"))?;
+                cur.as_object_mut()
+                    .ok_or("not an object")?
+                    .remove(last.as_str())
+                    .ok_or(format!("nothing at {path}"))?;
             }
             other => return Err(format!("unsupported op {other:?}")),
         }
@@ -46,7 +51,11 @@ fn apply(doc: &mut Value, ops: &Value) -> Result<(), String> {
     Ok(())
 }
 
-fn fake_api(objects: Objects, token: &'static str, patches: Arc<Mutex<Vec<Value>>>) -> std::net::SocketAddr {
+fn fake_api(
+    objects: Objects,
+    token: &'static str,
+    patches: Arc<Mutex<Vec<Value>>>,
+) -> std::net::SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -69,7 +78,11 @@ fn fake_api(objects: Objects, token: &'static str, patches: Arc<Mutex<Vec<Value>
             let head = String::from_utf8_lossy(&got[..head_end]).to_string();
             let len: usize = head
                 .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
                 .unwrap_or(0);
             while got.len() < head_end + len {
                 match s.read(&mut buf) {
@@ -79,8 +92,13 @@ fn fake_api(objects: Objects, token: &'static str, patches: Arc<Mutex<Vec<Value>
             }
             let body = &got[head_end..];
             let mut words = head.split_whitespace();
-            let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or("").to_string());
-            let authorized = head.lines().any(|l| l.eq_ignore_ascii_case(&format!("authorization: Bearer {token}")));
+            let (method, path) = (
+                words.next().unwrap_or(""),
+                words.next().unwrap_or("").to_string(),
+            );
+            let authorized = head
+                .lines()
+                .any(|l| l.eq_ignore_ascii_case(&format!("authorization: Bearer {token}")));
             let (status, reply) = if !authorized {
                 (401, json!({"kind": "Status", "message": "Unauthorized"}))
             } else {
@@ -90,13 +108,20 @@ fn fake_api(objects: Objects, token: &'static str, patches: Arc<Mutex<Vec<Value>
                     "GET" if path.ends_with("policies") => {
                         // a collection: everything below it (namespaced or all namespaces)
                         let plural = path.rsplit('/').next().unwrap_or("").to_string();
-                        let group = if path.starts_with("/apis/cilium.io/v2") { "/apis/cilium.io/v2" } else { "/apis/networking.k8s.io/v1" };
+                        let group = if path.starts_with("/apis/cilium.io/v2") {
+                            "/apis/cilium.io/v2"
+                        } else {
+                            "/apis/networking.k8s.io/v1"
+                        };
                         let items: Vec<Value> = objs
                             .iter()
                             .filter(|(k, _)| {
                                 k.starts_with(group)
-                                    && k.rsplitn(2, '/').nth(1).map(|p| p.ends_with(&format!("/{plural}"))).unwrap_or(false)
-                                    && (k.starts_with(&format!("{path}/")) || path == format!("{group}/{plural}"))
+                                    && k.rsplit_once('/')
+                                        .map(|(p, _)| p.ends_with(&format!("/{plural}")))
+                                        .unwrap_or(false)
+                                    && (k.starts_with(&format!("{path}/"))
+                                        || path == format!("{group}/{plural}"))
                             })
                             .map(|(_, v)| v.clone())
                             .collect();
@@ -108,7 +133,11 @@ fn fake_api(objects: Objects, token: &'static str, patches: Arc<Mutex<Vec<Value>
                         let mut obj = objs[&path].clone();
                         match apply(&mut obj, &ops) {
                             Ok(()) => {
-                                let rv: i64 = obj["metadata"]["resourceVersion"].as_str().unwrap_or("0").parse().unwrap_or(0);
+                                let rv: i64 = obj["metadata"]["resourceVersion"]
+                                    .as_str()
+                                    .unwrap_or("0")
+                                    .parse()
+                                    .unwrap_or(0);
                                 obj["metadata"]["resourceVersion"] = json!((rv + 1).to_string());
                                 objs.insert(path.clone(), obj.clone());
                                 (200, obj)
@@ -156,42 +185,94 @@ fn kubernetes_backend_toggles_and_restores_exactly() {
     )
     .unwrap();
     let mut opts = Opts::default();
-    opts.args.extend(["--netpol-backend".into(), "kubernetes".into(), "--kubeconfig".into(), kc.display().to_string()]);
+    opts.args.extend([
+        "--netpol-backend".into(),
+        "kubernetes".into(),
+        "--kubeconfig".into(),
+        kc.display().to_string(),
+    ]);
     let s = Server::start(&dir.path().join("data"), opts);
 
     let (st, list) = s.get("/api/v1/network-policies");
     assert_eq!(st, 200, "{list}");
     assert_eq!(list["backend"], "kubernetes");
-    let ids: Vec<&str> = list["policies"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, vec!["shop/ciliumnetworkpolicy/l7", "shop/networkpolicy/default-deny"]);
+    let ids: Vec<&str> = list["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            "shop/ciliumnetworkpolicy/l7",
+            "shop/networkpolicy/default-deny"
+        ]
+    );
     let (_, shop) = s.get("/api/v1/network-policies?environment=shop");
     assert_eq!(shop["policies"].as_array().unwrap().len(), 2);
 
     let (st, show) = s.get("/api/v1/network-policies/shop/networkpolicy/default-deny");
     assert_eq!(st, 200);
-    assert!(show["yaml"].as_str().unwrap().contains("podSelector: {}"), "{show}");
+    assert!(
+        show["yaml"].as_str().unwrap().contains("podSelector: {}"),
+        "{show}"
+    );
     assert!(!show["yaml"].as_str().unwrap().contains("managedFields"));
 
     for (id, path, original, sel) in [
-        ("shop/networkpolicy/default-deny", np_path, &np, "podSelector"),
-        ("shop/ciliumnetworkpolicy/l7", cnp_path, &cnp, "endpointSelector"),
+        (
+            "shop/networkpolicy/default-deny",
+            np_path,
+            &np,
+            "podSelector",
+        ),
+        (
+            "shop/ciliumnetworkpolicy/l7",
+            cnp_path,
+            &cnp,
+            "endpointSelector",
+        ),
     ] {
-        let (st, r) = s.send("PUT", &format!("/api/v1/network-policies/{id}/enforcement"), &json!({"enforced": false}));
+        let (st, r) = s.send(
+            "PUT",
+            &format!("/api/v1/network-policies/{id}/enforcement"),
+            &json!({"enforced": false}),
+        );
         assert_eq!(st, 200, "{r}");
         assert_eq!(r["changed"], true);
         assert_eq!(r["policy"]["enforced"], false);
         let stored = objects.lock().unwrap()[path].clone();
-        assert_eq!(stored["spec"][sel]["matchLabels"]["palisade.dev/disabled-by"], "palisade");
-        let (_, again) = s.send("PUT", &format!("/api/v1/network-policies/{id}/enforcement"), &json!({"enforced": false}));
+        assert_eq!(
+            stored["spec"][sel]["matchLabels"]["palisade.dev/disabled-by"],
+            "palisade"
+        );
+        let (_, again) = s.send(
+            "PUT",
+            &format!("/api/v1/network-policies/{id}/enforcement"),
+            &json!({"enforced": false}),
+        );
         assert_eq!(again["changed"], false);
-        let (st, _) = s.send("PUT", &format!("/api/v1/network-policies/{id}/enforcement"), &json!({"enforced": true}));
+        let (st, _) = s.send(
+            "PUT",
+            &format!("/api/v1/network-policies/{id}/enforcement"),
+            &json!({"enforced": true}),
+        );
         assert_eq!(st, 200);
         let mut back = objects.lock().unwrap()[path].clone();
         back["metadata"]["resourceVersion"] = original["metadata"]["resourceVersion"].clone();
         assert_eq!(&back, original, "{id} not restored exactly");
     }
     // every patch is guarded by the resourceVersion
-    assert!(patches.lock().unwrap().iter().all(|p| p[0]["op"] == "test" && p[0]["path"] == "/metadata/resourceVersion"));
-    assert_eq!(s.get("/api/v1/network-policies/shop/networkpolicy/missing").0, 404);
+    assert!(patches
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|p| p[0]["op"] == "test" && p[0]["path"] == "/metadata/resourceVersion"));
+    assert_eq!(
+        s.get("/api/v1/network-policies/shop/networkpolicy/missing")
+            .0,
+        404
+    );
     assert_eq!(s.get("/api/v1/network-policies/bad/id").0, 404);
 }

@@ -28,7 +28,11 @@ apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata:\n  nam
 ---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: expr\nspec:\n  podSelector:\n    matchExpressions:\n    - {key: app, operator: In, values: [a, b]}\n";
 
 fn put(s: &Server, id: &str, enforced: bool) -> (u16, serde_json::Value) {
-    s.send("PUT", &format!("/api/v1/network-policies/{id}/enforcement"), &json!({ "enforced": enforced }))
+    s.send(
+        "PUT",
+        &format!("/api/v1/network-policies/{id}/enforcement"),
+        &json!({ "enforced": enforced }),
+    )
 }
 
 fn read(p: &Path) -> String {
@@ -57,9 +61,27 @@ fn toggle_round_trips_byte_for_byte() {
     let (st, list) = s.get("/api/v1/network-policies");
     assert_eq!(st, 200, "{list}");
     assert_eq!(list["backend"], "folder");
-    let ids: Vec<&str> = list["policies"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, vec!["production/api.yml", "production/deny.yaml", "staging/bundle.yaml:1", "staging/bundle.yaml:2", "staging/cilium.yaml"]);
-    assert!(list["policies"].as_array().unwrap().iter().all(|p| p["enforced"] == true));
+    let ids: Vec<&str> = list["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            "production/api.yml",
+            "production/deny.yaml",
+            "staging/bundle.yaml:1",
+            "staging/bundle.yaml:2",
+            "staging/cilium.yaml"
+        ]
+    );
+    assert!(list["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["enforced"] == true));
     let (_, staging) = s.get("/api/v1/network-policies?environment=staging");
     assert_eq!(staging["policies"].as_array().unwrap().len(), 3);
     assert_eq!(staging["policies"][2]["selector"], "endpointSelector");
@@ -85,12 +107,19 @@ fn toggle_round_trips_byte_for_byte() {
         assert_eq!(r["policy"]["enforced"], false);
         let disabled = read(file);
         assert_ne!(disabled, original);
-        assert!(disabled.contains("palisade.dev/disabled-by: palisade"), "{disabled}");
+        assert!(
+            disabled.contains("palisade.dev/disabled-by: palisade"),
+            "{disabled}"
+        );
         // the selector now carries the label, as a YAML parser sees it
         let doc = r["policy"]["yaml"].as_str().unwrap();
         let v: serde_yaml::Value = serde_yaml::from_str(doc).unwrap();
         let sel = r["policy"]["selector"].as_str().unwrap();
-        assert_eq!(v["spec"][sel]["matchLabels"]["palisade.dev/disabled-by"].as_str(), Some("palisade"), "{doc}");
+        assert_eq!(
+            v["spec"][sel]["matchLabels"]["palisade.dev/disabled-by"].as_str(),
+            Some("palisade"),
+            "{doc}"
+        );
         // idempotent
         let (_, again) = put(&s, id, false);
         assert_eq!(again["changed"], false);
@@ -114,10 +143,23 @@ fn toggle_round_trips_byte_for_byte() {
     // errors
     assert_eq!(put(&s, "production/nope.yaml", false).0, 404);
     assert_eq!(put(&s, "../../etc/passwd", false).0, 404);
-    assert_eq!(s.get("/api/v1/network-policies/production/notes.txt").0, 404);
-    let (st, e) = s.send("PUT", "/api/v1/network-policies/production/deny.yaml/enforcement", &json!({"enforced": "no"}));
+    assert_eq!(
+        s.get("/api/v1/network-policies/production/notes.txt").0,
+        404
+    );
+    let (st, e) = s.send(
+        "PUT",
+        "/api/v1/network-policies/production/deny.yaml/enforcement",
+        &json!({"enforced": "no"}),
+    );
     assert_eq!((st, e["error"]["field"].as_str()), (400, Some("enforced")));
-    let (st, _) = request(s.addr, "PUT", "/api/v1/network-policies/production/deny.yaml/enforcement", None, Some(b"{\"enforced\":false}"));
+    let (st, _) = request(
+        s.addr,
+        "PUT",
+        "/api/v1/network-policies/production/deny.yaml/enforcement",
+        None,
+        Some(b"{\"enforced\":false}"),
+    );
     assert_eq!(st, 401);
     assert_eq!(read(&files[0].0), DENY_ALL);
 }
@@ -133,6 +175,12 @@ fn refuses_manifests_it_cannot_edit_safely() {
     let s = Server::start(&data, Opts::default());
     let (st, e) = put(&s, "prod/flow.yaml", false);
     assert_eq!(st, 422, "{e}");
-    assert!(e["error"]["message"].as_str().unwrap().contains("flow style"));
-    assert_eq!(std::fs::read_to_string(env.join("flow.yaml")).unwrap(), flow);
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("flow style"));
+    assert_eq!(
+        std::fs::read_to_string(env.join("flow.yaml")).unwrap(),
+        flow
+    );
 }

@@ -34,7 +34,12 @@ fn write_atomic(path: &Path, text: &str) {
 
 fn net_summary(s: &Server, t0: f64, env: Option<&str>) -> Value {
     let env = env.map(|e| format!("&environment={e}")).unwrap_or_default();
-    s.get(&format!("/api/v1/network/summary?from={}&to={}&bucket=minute{env}", t0 - 120.0, now() + 120.0)).1
+    s.get(&format!(
+        "/api/v1/network/summary?from={}&to={}&bucket=minute{env}",
+        t0 - 120.0,
+        now() + 120.0
+    ))
+    .1
 }
 
 fn totals(v: &Value) -> (i64, i64, i64, i64) {
@@ -51,8 +56,12 @@ fn integrated(v: &Value) -> (f64, f64) {
     let secs = v["bucket_seconds"].as_f64().unwrap();
     let h = v["history"].as_array().unwrap();
     (
-        h.iter().map(|p| p["forwarded_per_second"].as_f64().unwrap() * secs).sum(),
-        h.iter().map(|p| p["dropped_per_second"].as_f64().unwrap() * secs).sum(),
+        h.iter()
+            .map(|p| p["forwarded_per_second"].as_f64().unwrap() * secs)
+            .sum(),
+        h.iter()
+            .map(|p| p["dropped_per_second"].as_f64().unwrap() * secs)
+            .sum(),
     )
 }
 
@@ -65,8 +74,16 @@ fn interface_counters_across_resets_reboots_and_restarts() {
     write_atomic(&dev, &proc_net_dev(1000, 0, 500, 0));
     write_atomic(&boot, "boot-1\n");
     let opts = || Opts {
-        config: format!("[network]\ninterval_seconds = 0.1\nboot_id_path = {:?}\n", boot.display().to_string()),
-        args: vec!["--proc-net-dev".into(), dev.display().to_string(), "--nft".into(), "off".into()],
+        config: format!(
+            "[network]\ninterval_seconds = 0.1\nboot_id_path = {:?}\n",
+            boot.display().to_string()
+        ),
+        args: vec![
+            "--proc-net-dev".into(),
+            dev.display().to_string(),
+            "--nft".into(),
+            "off".into(),
+        ],
         ..Opts::default()
     };
     let t0 = now();
@@ -75,22 +92,31 @@ fn interface_counters_across_resets_reboots_and_restarts() {
     assert_eq!(totals(&net_summary(&s, t0, None)), (0, 0, 0, 0));
 
     write_atomic(&dev, &proc_net_dev(1100, 5, 550, 0));
-    let v = s.wait_for(10.0, |s| Some(net_summary(s, t0, None)).filter(|v| totals(v).0 == 100));
+    let v = s.wait_for(10.0, |s| {
+        Some(net_summary(s, t0, None)).filter(|v| totals(v).0 == 100)
+    });
     assert_eq!(totals(&v), (100, 50, 150, 5));
     assert_eq!(v["basis"], "interfaces");
     let (f, d) = integrated(&v);
-    assert!((f - 150.0).abs() < 1e-6 && (d - 5.0).abs() < 1e-6, "{f} {d}");
+    assert!(
+        (f - 150.0).abs() < 1e-6 && (d - 5.0).abs() < 1e-6,
+        "{f} {d}"
+    );
 
     // the interface was re-created: counters start again from zero
     write_atomic(&dev, &proc_net_dev(30, 0, 10, 0));
-    s.wait_for(10.0, |s| (totals(&net_summary(s, t0, None)).0 == 130).then_some(()));
+    s.wait_for(10.0, |s| {
+        (totals(&net_summary(s, t0, None)).0 == 130).then_some(())
+    });
     assert_eq!(totals(&net_summary(&s, t0, None)), (130, 60, 190, 5));
 
     // the collector dies; traffic goes on; after the restart it is counted once
     s.kill9();
     write_atomic(&dev, &proc_net_dev(80, 0, 20, 0));
     let s = Server::start(&data, opts());
-    s.wait_for(10.0, |s| (totals(&net_summary(s, t0, None)).0 == 180).then_some(()));
+    s.wait_for(10.0, |s| {
+        (totals(&net_summary(s, t0, None)).0 == 180).then_some(())
+    });
     std::thread::sleep(Duration::from_millis(400));
     assert_eq!(totals(&net_summary(&s, t0, None)), (180, 70, 250, 5));
 
@@ -98,7 +124,9 @@ fn interface_counters_across_resets_reboots_and_restarts() {
     // counter is above the last reading
     write_atomic(&dev, &proc_net_dev(100, 0, 20, 0));
     write_atomic(&boot, "boot-2\n");
-    s.wait_for(10.0, |s| (totals(&net_summary(s, t0, None)).0 == 280).then_some(()));
+    s.wait_for(10.0, |s| {
+        (totals(&net_summary(s, t0, None)).0 == 280).then_some(())
+    });
     std::thread::sleep(Duration::from_millis(400));
     let v = net_summary(&s, t0, None);
     assert_eq!(totals(&v), (280, 90, 370, 5));
@@ -169,12 +197,16 @@ fn hubble_counters_per_namespace_across_agent_restart() {
     );
     std::thread::sleep(Duration::from_millis(600));
     *text.lock().unwrap() = hubble_text(1500, 14, 9);
-    let v = s.wait_for(10.0, |s| Some(net_summary(s, t0, Some("shop"))).filter(|v| totals(v).2 == 500));
+    let v = s.wait_for(10.0, |s| {
+        Some(net_summary(s, t0, Some("shop"))).filter(|v| totals(v).2 == 500)
+    });
     assert_eq!(v["basis"], "hubble");
     assert_eq!(totals(&v), (0, 0, 500, 4));
     // the Cilium agent restarted: its counters begin again
     *text.lock().unwrap() = hubble_text(100, 1, 1);
-    let v = s.wait_for(10.0, |s| Some(net_summary(s, t0, Some("shop"))).filter(|v| totals(v).2 == 600));
+    let v = s.wait_for(10.0, |s| {
+        Some(net_summary(s, t0, Some("shop"))).filter(|v| totals(v).2 == 600)
+    });
     assert_eq!(totals(&v), (0, 0, 600, 5));
     assert!((v["dropped_share"].as_f64().unwrap() - 5.0 / 605.0).abs() < 1e-9);
     let bank = net_summary(&s, t0, Some("bank"));
@@ -186,9 +218,16 @@ fn hubble_counters_per_namespace_across_agent_restart() {
 // ------------------------------------------------------------ real traffic
 
 fn sh(args: &[&str]) -> Result<String, String> {
-    let out = Command::new(args[0]).args(&args[1..]).output().map_err(|e| format!("{}: {e}", args.join(" ")))?;
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .map_err(|e| format!("{}: {e}", args.join(" ")))?;
     if !out.status.success() {
-        return Err(format!("{} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()));
+        return Err(format!(
+            "{} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -218,7 +257,10 @@ impl Drop for Netns {
 fn mac_of(ns: &str, dev: &str) -> Result<String, String> {
     let out = sh(&["ip", "-n", ns, "-j", "link", "show", dev])?;
     let v: Value = serde_json::from_str(&out).map_err(|e| e.to_string())?;
-    v[0]["address"].as_str().map(String::from).ok_or_else(|| "no MAC address".into())
+    v[0]["address"]
+        .as_str()
+        .map(String::from)
+        .ok_or_else(|| "no MAC address".into())
 }
 
 #[test]
@@ -232,7 +274,10 @@ fn netns_veth_nftables_forwarded_and_dropped_match_what_was_sent() {
     let pid = std::process::id();
     let (a, b) = (format!("pal-a-{pid}"), format!("pal-b-{pid}"));
     let (va, vb) = (format!("pa{pid}"), format!("pb{pid}"));
-    let mut guard = Netns { names: Vec::new(), keep: None };
+    let mut guard = Netns {
+        names: Vec::new(),
+        keep: None,
+    };
     for n in [&a, &b] {
         if let Err(e) = sh(&["ip", "netns", "add", n]) {
             return skip(&format!("cannot create network namespaces ({e})"));
@@ -242,17 +287,61 @@ fn netns_veth_nftables_forwarded_and_dropped_match_what_was_sent() {
     let setup = || -> Result<(), String> {
         for n in [&a, &b] {
             // no IPv6 chatter (router solicitations, MLD) on the link
-            sh(&["ip", "netns", "exec", n, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"])?;
-            sh(&["ip", "netns", "exec", n, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"])?;
+            sh(&[
+                "ip",
+                "netns",
+                "exec",
+                n,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.all.disable_ipv6=1",
+            ])?;
+            sh(&[
+                "ip",
+                "netns",
+                "exec",
+                n,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.default.disable_ipv6=1",
+            ])?;
             sh(&["ip", "-n", n, "link", "set", "lo", "up"])?;
         }
-        sh(&["ip", "link", "add", &va, "netns", &a, "type", "veth", "peer", "name", &vb, "netns", &b])?;
+        sh(&[
+            "ip", "link", "add", &va, "netns", &a, "type", "veth", "peer", "name", &vb, "netns", &b,
+        ])?;
         sh(&["ip", "-n", &a, "addr", "add", "198.18.0.1/30", "dev", &va])?;
         sh(&["ip", "-n", &b, "addr", "add", "198.18.0.2/30", "dev", &vb])?;
         // static neighbours: no ARP on the link either
         let (ma, mb) = (mac_of(&a, &va)?, mac_of(&b, &vb)?);
-        sh(&["ip", "-n", &a, "neigh", "add", "198.18.0.2", "lladdr", &mb, "dev", &va, "nud", "permanent"])?;
-        sh(&["ip", "-n", &b, "neigh", "add", "198.18.0.1", "lladdr", &ma, "dev", &vb, "nud", "permanent"])?;
+        sh(&[
+            "ip",
+            "-n",
+            &a,
+            "neigh",
+            "add",
+            "198.18.0.2",
+            "lladdr",
+            &mb,
+            "dev",
+            &va,
+            "nud",
+            "permanent",
+        ])?;
+        sh(&[
+            "ip",
+            "-n",
+            &b,
+            "neigh",
+            "add",
+            "198.18.0.1",
+            "lladdr",
+            &ma,
+            "dev",
+            &vb,
+            "nud",
+            "permanent",
+        ])?;
         sh(&["ip", "-n", &a, "link", "set", &va, "up"])?;
         sh(&["ip", "-n", &b, "link", "set", &vb, "up"])?;
         // drop port 9999 (counted); silence the port-unreachable replies (not counted)
@@ -269,7 +358,10 @@ fn netns_veth_nftables_forwarded_and_dropped_match_what_was_sent() {
         return skip(&format!("cannot set up the veth pair and nftables ({e})"));
     }
     // A process inside B whose /proc/<pid>/net/dev is B's interface table.
-    let keep = Command::new("ip").args(["netns", "exec", &b, "sleep", "300"]).spawn().unwrap();
+    let keep = Command::new("ip")
+        .args(["netns", "exec", &b, "sleep", "300"])
+        .spawn()
+        .unwrap();
     let keep_pid = keep.id();
     guard.keep = Some(keep);
     let dev = format!("/proc/{keep_pid}/net/dev");
@@ -284,7 +376,11 @@ fn netns_veth_nftables_forwarded_and_dropped_match_what_was_sent() {
     );
     let s = Server::start(
         &dir.path().join("data"),
-        Opts { config: cfg, args: vec!["--proc-net-dev".into(), dev.clone()], ..Opts::default() },
+        Opts {
+            config: cfg,
+            args: vec!["--proc-net-dev".into(), dev.clone()],
+            ..Opts::default()
+        },
     );
     std::thread::sleep(Duration::from_millis(1200)); // baselines of both sources
     let before = net_summary(&s, t0, Some("lab"));
@@ -313,16 +409,24 @@ fn netns_veth_nftables_forwarded_and_dropped_match_what_was_sent() {
     assert_eq!(forwarded, pass as i64, "{v2}");
     assert_eq!(v2["sources"]["nftables"]["dropped"], drop);
     let (f, d) = integrated(&v2);
-    assert!((f - pass as f64).abs() < 1e-6 && (d - drop as f64).abs() < 1e-6, "rates: {f} {d}");
+    assert!(
+        (f - pass as f64).abs() < 1e-6 && (d - drop as f64).abs() < 1e-6,
+        "rates: {f} {d}"
+    );
     let secs = (v2["to"].as_f64().unwrap() - v2["from"].as_f64().unwrap()).max(1.0);
     assert!((v2["forwarded_per_second"].as_f64().unwrap() - pass as f64 / secs).abs() < 1e-9);
-    assert!((v2["dropped_share"].as_f64().unwrap() - drop as f64 / (pass + drop) as f64).abs() < 1e-9);
+    assert!(
+        (v2["dropped_share"].as_f64().unwrap() - drop as f64 / (pass + drop) as f64).abs() < 1e-9
+    );
     let _ = writeln!(std::io::stderr(), "netns packet test: sent {pass} forwarded + {drop} dropped; collector counted {forwarded} + {dropped}");
 }
 
 fn s_wait_file(path: &str, needle: &str) {
     for _ in 0..50 {
-        if std::fs::read_to_string(path).map(|t| t.contains(needle)).unwrap_or(false) {
+        if std::fs::read_to_string(path)
+            .map(|t| t.contains(needle))
+            .unwrap_or(false)
+        {
             return;
         }
         std::thread::sleep(Duration::from_millis(20));

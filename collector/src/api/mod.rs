@@ -33,11 +33,20 @@ pub struct App {
 
 pub type Resp = Response<Full<Bytes>>;
 
+/// A body must arrive within this time (slow senders hold a connection).
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub fn json_bytes(status: u16, body: Bytes) -> Resp {
     let mut r = Response::new(Full::new(body));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
-    r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     r
 }
 
@@ -51,7 +60,10 @@ pub fn json<T: serde::Serialize>(status: u16, v: &T) -> Resp {
 pub fn error_response(e: &AppError) -> Resp {
     let mut r = json(e.status(), &e.to_json());
     if e.status() == 401 {
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
     }
     r
 }
@@ -59,7 +71,10 @@ pub fn error_response(e: &AppError) -> Resp {
 fn text(status: u16, content_type: &'static str, body: String) -> Resp {
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
     r
 }
 
@@ -77,11 +92,12 @@ pub struct Req {
 impl Req {
     /// Checks the token for `need`; returns who is calling.
     pub fn require(&self, auth: &Auth, need: Role) -> AppResult<Caller> {
-        auth.check(self.authorization.as_deref(), need).map_err(|d| match d {
-            Denied::Missing => AppError::Unauthorized("a bearer token is required".into()),
-            Denied::Wrong => AppError::Unauthorized("the bearer token is not known".into()),
-            Denied::Forbidden => AppError::Forbidden("this token may not write".into()),
-        })
+        auth.check(self.authorization.as_deref(), need)
+            .map_err(|d| match d {
+                Denied::Missing => AppError::Unauthorized("a bearer token is required".into()),
+                Denied::Wrong => AppError::Unauthorized("the bearer token is not known".into()),
+                Denied::Forbidden => AppError::Forbidden("this token may not write".into()),
+            })
     }
 
     /// Reads the body (up to `limit` bytes); `Ok(empty)` when there is none.
@@ -91,17 +107,27 @@ impl Req {
         if let Some(ct) = &self.content_type {
             let ct = ct.to_ascii_lowercase();
             if ct.starts_with("multipart/") {
-                return Err(AppError::UnsupportedMediaType(format!("expected application/json, got {ct}")));
+                return Err(AppError::UnsupportedMediaType(format!(
+                    "expected application/json, got {ct}"
+                )));
             }
         }
         if self.content_length.is_some_and(|n| n > limit as u64) {
             return Err(AppError::TooLarge(limit));
         }
-        let Some(body) = self.body.take() else { return Ok(Bytes::new()) };
-        match Limited::new(body, limit).collect().await {
+        let Some(body) = self.body.take() else {
+            return Ok(Bytes::new());
+        };
+        let read = tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, limit).collect());
+        match read
+            .await
+            .map_err(|_| AppError::bad("body", "not received within 30 s"))?
+        {
             Ok(c) => Ok(c.to_bytes()),
             Err(e) => {
-                if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
                     Err(AppError::TooLarge(limit))
                 } else {
                     Err(AppError::bad("body", format!("cannot read the body: {e}")))
@@ -120,7 +146,10 @@ pub fn who(c: &Caller) -> String {
 }
 
 fn decode_segment(s: &str) -> Option<String> {
-    percent_encoding::percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned())
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
 }
 
 /// A route label for metrics (ids replaced by placeholders).
@@ -128,11 +157,21 @@ fn route_label(segments: &[String]) -> String {
     let mut out = String::new();
     for (i, s) in segments.iter().enumerate() {
         out.push('/');
-        let is_id = match segments.get(..i).map(|p| p.iter().map(String::as_str).collect::<Vec<_>>()) {
-            Some(p) => matches!(
-                p.as_slice(),
-                ["api", "v1", "events"] | ["api", "v1", "rules"] | ["api", "v1", "policy", "versions"]
-            ) || (p.len() >= 3 && p[..3] == ["api", "v1", "network-policies"] && s != "enforcement" && s != "history"),
+        let is_id = match segments
+            .get(..i)
+            .map(|p| p.iter().map(String::as_str).collect::<Vec<_>>())
+        {
+            Some(p) => {
+                matches!(
+                    p.as_slice(),
+                    ["api", "v1", "events"]
+                        | ["api", "v1", "rules"]
+                        | ["api", "v1", "policy", "versions"]
+                ) || (p.len() >= 3
+                    && p[..3] == ["api", "v1", "network-policies"]
+                    && s != "enforcement"
+                    && s != "history")
+            }
             None => false,
         };
         out.push_str(if is_id { "{id}" } else { s });
@@ -146,10 +185,19 @@ fn route_label(segments: &[String]) -> String {
 pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Resp {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
-    let segments: Option<Vec<String>> =
-        path.split('/').filter(|s| !s.is_empty()).map(decode_segment).collect();
+    let segments: Option<Vec<String>> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(decode_segment)
+        .collect();
     let query = Query::parse(parts.uri.query().unwrap_or(""));
-    let hdr = |n: header::HeaderName| parts.headers.get(n).and_then(|v| v.to_str().ok()).map(String::from);
+    let hdr = |n: header::HeaderName| {
+        parts
+            .headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+    };
     let (segments, query) = match (segments, query) {
         (Some(s), Ok(q)) => (s, q),
         (None, _) => {
@@ -194,7 +242,11 @@ async fn dispatch(app: &Arc<App>, r: &mut Req) -> AppResult<Resp> {
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     let m = r.method.clone();
     let get = m == Method::GET || m == Method::HEAD;
-    let not_allowed = || Err(AppError::MethodNotAllowed(format!("{m} is not allowed here")));
+    let not_allowed = || {
+        Err(AppError::MethodNotAllowed(format!(
+            "{m} is not allowed here"
+        )))
+    };
     match s.as_slice() {
         [] => {
             if !get {
@@ -232,17 +284,31 @@ async fn dispatch(app: &Arc<App>, r: &mut Req) -> AppResult<Resp> {
             (["network-policies", id @ .., "enforcement"], _, _, true) if !id.is_empty() => {
                 network::set_enforcement(app, r, &id.join("/")).await
             }
-            (["network-policies", id @ ..], true, _, _) if !id.is_empty() => network::show(app, r, &id.join("/")).await,
+            (["network-policies", id @ ..], true, _, _) if !id.is_empty() => {
+                network::show(app, r, &id.join("/")).await
+            }
             (
-                ["telemetry"] | ["waf", "summary"] | ["network", "summary"] | ["events"] | ["events", _]
-                | ["events", _, "mask" | "unmask"] | ["rules", _, "disable" | "enable"] | ["top", _]
-                | ["instances"] | ["policy"] | ["policy", "history"] | ["policy", "versions", _]
+                ["telemetry"]
+                | ["waf", "summary"]
+                | ["network", "summary"]
+                | ["events"]
+                | ["events", _]
+                | ["events", _, "mask" | "unmask"]
+                | ["rules", _, "disable" | "enable"]
+                | ["top", _]
+                | ["instances"]
+                | ["policy"]
+                | ["policy", "history"]
+                | ["policy", "versions", _]
                 | ["network-policies", ..],
                 _,
                 _,
                 _,
             ) => not_allowed(),
-            _ => Err(AppError::NotFound(format!("no such path: {}", route_label(&segs)))),
+            _ => Err(AppError::NotFound(format!(
+                "no such path: {}",
+                route_label(&segs)
+            ))),
         },
         _ => Err(AppError::NotFound("no such path".into())),
     }

@@ -19,14 +19,20 @@ pub async fn summary(app: &Arc<App>, r: &mut Req) -> AppResult<Resp> {
     let res = match r.query.bucket()? {
         Some(res) => {
             if (w.to - w.from) / res as f64 > 20_000.0 {
-                return Err(AppError::bad("bucket", "more than 20000 buckets over this window"));
+                return Err(AppError::bad(
+                    "bucket",
+                    "more than 20000 buckets over this window",
+                ));
             }
             res
         }
         None => query::choose_res(w, t, &app.cfg.retention),
     };
     let env = r.query.environment()?;
-    let s = app.store.read(move |c| net::summary(c, w, res, env.as_deref())).await?;
+    let s = app
+        .store
+        .read(move |c| net::summary(c, w, res, env.as_deref()))
+        .await?;
     Ok(json(200, &s))
 }
 
@@ -34,7 +40,10 @@ pub async fn list(app: &Arc<App>, r: &mut Req) -> AppResult<Resp> {
     r.require(&app.auth, Role::Read)?;
     let env = r.query.environment()?;
     let list = app.netpol.list(env.as_deref()).await?;
-    Ok(json(200, &serde_json::json!({"backend": app.netpol.name(), "policies": list})))
+    Ok(json(
+        200,
+        &serde_json::json!({"backend": app.netpol.name(), "policies": list}),
+    ))
 }
 
 pub async fn show(app: &Arc<App>, r: &mut Req, id: &str) -> AppResult<Resp> {
@@ -53,7 +62,10 @@ pub async fn set_enforcement(app: &Arc<App>, r: &mut Req, id: &str) -> AppResult
     let caller = r.require(&app.auth, Role::Write)?;
     let body = r.body(app.cfg.limits.body_bytes).await?;
     if body.is_empty() {
-        return Err(AppError::bad("enforced", "a body {\"enforced\": true|false} is required"));
+        return Err(AppError::bad(
+            "enforced",
+            "a body {\"enforced\": true|false} is required",
+        ));
     }
     let e: Enforcement = parse_json(&body)?;
     let (doc, changed) = app.netpol.set_enforced(id, e.enforced).await?;
@@ -71,7 +83,10 @@ pub async fn set_enforcement(app: &Arc<App>, r: &mut Req, id: &str) -> AppResult
             })
             .await?;
     }
-    Ok(json(200, &serde_json::json!({"changed": changed, "policy": doc})))
+    Ok(json(
+        200,
+        &serde_json::json!({"changed": changed, "policy": doc}),
+    ))
 }
 
 pub async fn history(app: &Arc<App>, r: &mut Req) -> AppResult<Resp> {

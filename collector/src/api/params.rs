@@ -11,7 +11,10 @@ pub struct Query {
 
 fn decode(s: &str) -> Option<String> {
     let s = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&s).decode_utf8().ok().map(|c| c.into_owned())
+    percent_encoding::percent_decode_str(&s)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
 }
 
 impl Query {
@@ -19,8 +22,10 @@ impl Query {
         let mut pairs = Vec::new();
         for part in q.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = part.split_once('=').unwrap_or((part, ""));
-            let k = decode(k).ok_or_else(|| AppError::bad("query", "not valid percent-encoded UTF-8"))?;
-            let v = decode(v).ok_or_else(|| AppError::bad(k.clone(), "not valid percent-encoded UTF-8"))?;
+            let k = decode(k)
+                .ok_or_else(|| AppError::bad("query", "not valid percent-encoded UTF-8"))?;
+            let v = decode(v)
+                .ok_or_else(|| AppError::bad(k.clone(), "not valid percent-encoded UTF-8"))?;
             if pairs.len() >= 64 {
                 return Err(AppError::bad("query", "too many parameters"));
             }
@@ -42,14 +47,20 @@ impl Query {
     pub fn u64(&self, name: &str) -> AppResult<Option<u64>> {
         match self.str(name)? {
             None => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| AppError::bad(name, format!("not a non-negative integer: {v:?}"))),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| AppError::bad(name, format!("not a non-negative integer: {v:?}"))),
         }
     }
 
     pub fn i64(&self, name: &str) -> AppResult<Option<i64>> {
         match self.str(name)? {
             None => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| AppError::bad(name, format!("not an integer: {v:?}"))),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| AppError::bad(name, format!("not an integer: {v:?}"))),
         }
     }
 
@@ -73,7 +84,9 @@ impl Query {
 
     /// A time: Unix seconds (integer or decimal) or RFC 3339.
     pub fn time(&self, name: &str) -> AppResult<Option<f64>> {
-        let Some(v) = self.str(name)? else { return Ok(None) };
+        let Some(v) = self.str(name)? else {
+            return Ok(None);
+        };
         if let Ok(x) = v.parse::<f64>() {
             if x.is_finite() && (0.0..1e11).contains(&x) {
                 return Ok(Some(x));
@@ -82,7 +95,10 @@ impl Query {
         }
         match time::OffsetDateTime::parse(&v, &time::format_description::well_known::Rfc3339) {
             Ok(t) => Ok(Some(t.unix_timestamp_nanos() as f64 / 1e9)),
-            Err(_) => Err(AppError::bad(name, format!("not a Unix time or RFC 3339 date: {v:?}"))),
+            Err(_) => Err(AppError::bad(
+                name,
+                format!("not a Unix time or RFC 3339 date: {v:?}"),
+            )),
         }
     }
 
@@ -114,7 +130,10 @@ impl Query {
             Some("minute") => Ok(Some(60)),
             Some("hour") => Ok(Some(3600)),
             Some("day") => Ok(Some(86400)),
-            Some(v) => Err(AppError::bad("bucket", format!("must be minute, hour or day, not {v:?}"))),
+            Some(v) => Err(AppError::bad(
+                "bucket",
+                format!("must be minute, hour or day, not {v:?}"),
+            )),
         }
     }
 }
@@ -125,7 +144,8 @@ mod tests {
 
     #[test]
     fn parses_and_names_fields() {
-        let q = Query::parse("from=2025-11-23T10:00:00Z&to=1763900000&limit=x&host=a%2Fb+c").unwrap();
+        let q =
+            Query::parse("from=2025-11-23T10:00:00Z&to=1763900000&limit=x&host=a%2Fb+c").unwrap();
         assert_eq!(q.time("from").unwrap(), Some(1763892000.0));
         assert_eq!(q.str("host").unwrap().as_deref(), Some("a/b c"));
         match q.limit(10, 100) {

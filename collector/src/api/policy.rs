@@ -24,7 +24,10 @@ pub async fn put(app: &Arc<App>, r: &mut Req) -> AppResult<Resp> {
     }
     let update: PolicyUpdate = parse_json(&body)?;
     let name = who(&caller);
-    let ch = app.store.write(move |c| pstore::put(c, &name, update)).await?;
+    let ch = app
+        .store
+        .write(move |c| pstore::put(c, &name, update))
+        .await?;
     app.store.publish_policy(ch.policy.clone());
     Ok(json(200, &ch))
 }
@@ -33,14 +36,26 @@ pub async fn history(app: &Arc<App>, r: &mut Req) -> AppResult<Resp> {
     r.require(&app.auth, Role::Read)?;
     let limit = r.query.limit(50, 1000)?;
     let before = r.query.i64("cursor")?;
-    let entries = app.store.read(move |c| pstore::history(c, limit, before)).await?;
-    let next = if entries.len() as u32 == limit { entries.last().map(|e| e.id) } else { None };
-    Ok(json(200, &serde_json::json!({"entries": entries, "next_cursor": next})))
+    let entries = app
+        .store
+        .read(move |c| pstore::history(c, limit, before))
+        .await?;
+    let next = if entries.len() as u32 == limit {
+        entries.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(json(
+        200,
+        &serde_json::json!({"entries": entries, "next_cursor": next}),
+    ))
 }
 
 pub async fn version(app: &Arc<App>, r: &mut Req, v: &str) -> AppResult<Resp> {
     r.require(&app.auth, Role::Read)?;
-    let v: u64 = v.parse().map_err(|_| AppError::bad("version", format!("not a version number: {v:?}")))?;
+    let v: u64 = v
+        .parse()
+        .map_err(|_| AppError::bad("version", format!("not a version number: {v:?}")))?;
     let p = app.store.read(move |c| pstore::load_version(c, v)).await?;
     match p {
         Some(p) => Ok(json(200, &p)),
@@ -80,10 +95,16 @@ pub async fn mask(app: &Arc<App>, r: &mut Req, id: &str, unmask: bool) -> AppRes
     let id = parse_id(id)?;
     let n = note(app, r).await?;
     if n.host.is_some() {
-        return Err(AppError::bad("host", "not used when masking; the event's own host is masked"));
+        return Err(AppError::bad(
+            "host",
+            "not used when masking; the event's own host is masked",
+        ));
     }
     let name = who(&caller);
-    let (ch, masks) = app.store.write(move |c| pstore::mask_event(c, &name, id, unmask, n.comment.as_deref())).await?;
+    let (ch, masks) = app
+        .store
+        .write(move |c| pstore::mask_event(c, &name, id, unmask, n.comment.as_deref()))
+        .await?;
     app.store.publish_policy(ch.policy.clone());
     Ok(json(
         200,
@@ -103,7 +124,9 @@ pub async fn rule(app: &Arc<App>, r: &mut Req, id: &str, off: bool) -> AppResult
     let name = who(&caller);
     let ch = app
         .store
-        .write(move |c| pstore::set_rule(c, &name, rule, n.host.as_deref(), off, n.comment.as_deref()))
+        .write(move |c| {
+            pstore::set_rule(c, &name, rule, n.host.as_deref(), off, n.comment.as_deref())
+        })
         .await?;
     app.store.publish_policy(ch.policy.clone());
     Ok(json(200, &ch))

@@ -23,7 +23,8 @@ pub async fn telemetry(app: &Arc<App>, r: &mut Req) -> AppResult<Resp> {
             return Err(e);
         }
     };
-    let parsed = parse_json::<TelemetryBatch>(&body).and_then(|b| b.validate(&app.cfg.limits.batch).map(|_| b));
+    let parsed = parse_json::<TelemetryBatch>(&body)
+        .and_then(|b| b.validate(&app.cfg.limits.batch).map(|_| b));
     let batch = match parsed {
         Ok(b) => b,
         Err(e) => {
@@ -35,12 +36,16 @@ pub async fn telemetry(app: &Arc<App>, r: &mut Req) -> AppResult<Resp> {
     let totals = ingest::totals(&batch);
     let environment = batch.environment.clone();
     let t = now();
-    let out = app.store.write(move |c| ingest::ingest(c, &batch, t)).await?;
+    let out = app
+        .store
+        .write(move |c| ingest::ingest(c, &batch, t))
+        .await?;
     if out.duplicate {
         app.metrics.batch("duplicate");
     } else {
         app.metrics.batch("accepted");
-        app.metrics.ingested(&environment, &totals, started.elapsed().as_secs_f64());
+        app.metrics
+            .ingested(&environment, &totals, started.elapsed().as_secs_f64());
     }
     let policy = app.store.policy();
     let mut b = BytesMut::with_capacity(policy.json.len() + 48);
@@ -59,7 +64,10 @@ pub async fn summary(app: &Arc<App>, r: &mut Req) -> AppResult<Resp> {
     let res = match r.query.bucket()? {
         Some(res) => {
             if (w.to - w.from) / res as f64 > 20_000.0 {
-                return Err(AppError::bad("bucket", "more than 20000 buckets over this window"));
+                return Err(AppError::bad(
+                    "bucket",
+                    "more than 20000 buckets over this window",
+                ));
             }
             res
         }
@@ -67,7 +75,10 @@ pub async fn summary(app: &Arc<App>, r: &mut Req) -> AppResult<Resp> {
     };
     let env = r.query.environment()?;
     let host = r.query.str("host")?;
-    let s = app.store.read(move |c| query::waf_summary(c, w, res, env.as_deref(), host.as_deref())).await?;
+    let s = app
+        .store
+        .read(move |c| query::waf_summary(c, w, res, env.as_deref(), host.as_deref()))
+        .await?;
     Ok(json(200, &s))
 }
 
@@ -114,7 +125,10 @@ pub async fn events(app: &Arc<App>, r: &mut Req) -> AppResult<Resp> {
     r.require(&app.auth, Role::Read)?;
     let f = event_filter(r)?;
     let limit = r.query.limit(100, 1000)?;
-    let page = app.store.read(move |c| query::list_events(c, &f, limit)).await?;
+    let page = app
+        .store
+        .read(move |c| query::list_events(c, &f, limit))
+        .await?;
     Ok(json(200, &page))
 }
 
@@ -141,18 +155,32 @@ pub async fn top(app: &Arc<App>, r: &mut Req, what: &str) -> AppResult<Resp> {
     match what {
         "rules" => {
             let res = query::finest_res(w, t, &app.cfg.retention);
-            let rows = app.store.read(move |c| query::top_rules(c, w, res, env.as_deref(), limit)).await?;
-            Ok(json(200, &serde_json::json!({"from": w.from, "to": w.to, "rules": rows})))
+            let rows = app
+                .store
+                .read(move |c| query::top_rules(c, w, res, env.as_deref(), limit))
+                .await?;
+            Ok(json(
+                200,
+                &serde_json::json!({"from": w.from, "to": w.to, "rules": rows}),
+            ))
         }
         "clients" | "paths" => {
             let mut f = event_filter(r)?;
             f.from = Some(w.from);
             f.to = Some(w.to);
             let by_path = what == "paths";
-            let rows = app.store.read(move |c| query::top_events(c, &f, by_path, limit)).await?;
-            Ok(json(200, &serde_json::json!({"from": w.from, "to": w.to, what: rows})))
+            let rows = app
+                .store
+                .read(move |c| query::top_events(c, &f, by_path, limit))
+                .await?;
+            Ok(json(
+                200,
+                &serde_json::json!({"from": w.from, "to": w.to, what: rows}),
+            ))
         }
-        _ => Err(AppError::NotFound(format!("no top list {what:?}; try rules, clients or paths"))),
+        _ => Err(AppError::NotFound(format!(
+            "no top list {what:?}; try rules, clients or paths"
+        ))),
     }
 }
 
@@ -160,8 +188,14 @@ pub async fn instances(app: &Arc<App>, r: &mut Req) -> AppResult<Resp> {
     r.require(&app.auth, Role::Read)?;
     let current = app.store.policy().policy.version;
     let env = r.query.environment()?;
-    let list = app.store.read(move |c| query::instances(c, current, env.as_deref())).await?;
-    Ok(json(200, &serde_json::json!({"policy_version": current, "instances": list})))
+    let list = app
+        .store
+        .read(move |c| query::instances(c, current, env.as_deref()))
+        .await?;
+    Ok(json(
+        200,
+        &serde_json::json!({"policy_version": current, "instances": list}),
+    ))
 }
 
 pub async fn metrics_text(app: &Arc<App>) -> AppResult<String> {
@@ -171,9 +205,17 @@ pub async fn metrics_text(app: &Arc<App>) -> AppResult<String> {
         .read(move |c| {
             let list = query::instances(c, current, None)?;
             let n = query::event_count(c)?;
-            Ok((list.into_iter().map(|i| (i.instance, i.environment, i.policy_version)).collect(), n))
+            Ok((
+                list.into_iter()
+                    .map(|i| (i.instance, i.environment, i.policy_version))
+                    .collect(),
+                n,
+            ))
         })
         .await?;
-    Ok(app.metrics.render(&Gauges { policy_version: current, instances, stored_events }))
+    Ok(app.metrics.render(&Gauges {
+        policy_version: current,
+        instances,
+        stored_events,
+    }))
 }
-

@@ -60,7 +60,9 @@ pub fn parse(text: &str) -> Vec<Sample> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let name_end = line.find(|c: char| c == '{' || c.is_whitespace()).unwrap_or(line.len());
+        let name_end = line
+            .find(|c: char| c == '{' || c.is_whitespace())
+            .unwrap_or(line.len());
         let name = &line[..name_end];
         let rest = &line[name_end..];
         let (labels, rest) = match rest.strip_prefix('{') {
@@ -70,7 +72,9 @@ pub fn parse(text: &str) -> Vec<Sample> {
             },
             None => (Vec::new(), rest),
         };
-        let Some(v) = rest.split_whitespace().next() else { continue };
+        let Some(v) = rest.split_whitespace().next() else {
+            continue;
+        };
         let value = match v {
             "+Inf" => f64::INFINITY,
             "-Inf" => f64::NEG_INFINITY,
@@ -79,20 +83,32 @@ pub fn parse(text: &str) -> Vec<Sample> {
                 Err(_) => continue,
             },
         };
-        out.push(Sample { name: name.to_string(), labels, value });
+        out.push(Sample {
+            name: name.to_string(),
+            labels,
+            value,
+        });
     }
     out
 }
 
 fn label<'a>(s: &'a Sample, k: &str) -> Option<&'a str> {
-    s.labels.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    s.labels
+        .iter()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.as_str())
 }
 
 /// The namespace a Hubble series belongs to: the destination's, else the
 /// source's (labels `destination_namespace`, `destination` = "ns" or
 /// "ns/pod", and the same for source), else `default_ns`.
 pub fn namespace_of(s: &Sample, default_ns: &str) -> String {
-    for k in ["destination_namespace", "destination", "source_namespace", "source"] {
+    for k in [
+        "destination_namespace",
+        "destination",
+        "source_namespace",
+        "source",
+    ] {
         if let Some(v) = label(s, k) {
             let ns = v.split('/').next().unwrap_or("");
             if !ns.is_empty() {
@@ -107,7 +123,8 @@ pub fn namespace_of(s: &Sample, default_ns: &str) -> String {
 pub fn readings(samples: &[Sample], default_ns: &str) -> Vec<Reading> {
     let mut out = Vec::new();
     for s in samples {
-        let forwarded = s.name == "hubble_flows_processed_total" && label(s, "verdict") == Some("FORWARDED");
+        let forwarded =
+            s.name == "hubble_flows_processed_total" && label(s, "verdict") == Some("FORWARDED");
         let dropped = s.name == "hubble_drop_total";
         if !(forwarded || dropped) || !s.value.is_finite() || s.value < 0.0 {
             continue;
@@ -117,7 +134,11 @@ pub fn readings(samples: &[Sample], default_ns: &str) -> Vec<Reading> {
         let series = format!(
             "{}{{{}}}",
             s.name,
-            labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect::<Vec<_>>().join(",")
+            labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v:?}"))
+                .collect::<Vec<_>>()
+                .join(",")
         );
         let v = s.value.min(u64::MAX as f64) as u64;
         out.push(Reading {
@@ -153,7 +174,10 @@ impl PacketSource for Hubble {
             .body(Empty::new())
             .map_err(|e| format!("bad request: {e}"))?;
         let fetch = async {
-            let resp = client.request(req).await.map_err(|e| format!("scrape of {} failed: {e}", self.url))?;
+            let resp = client
+                .request(req)
+                .await
+                .map_err(|e| format!("scrape of {} failed: {e}", self.url))?;
             if !resp.status().is_success() {
                 return Err(format!("scrape of {} answered {}", self.url, resp.status()));
             }

@@ -46,17 +46,30 @@ pub async fn sources(cfg: &Config) -> Result<Vec<Box<dyn PacketSource>>, String>
         NftMode::Auto => nft::available(&n.nft_command).await,
     };
     if use_nft {
-        out.push(Box::new(nft::Nft { command: n.nft_command.clone(), namespace: cfg.environment.clone() }));
+        out.push(Box::new(nft::Nft {
+            command: n.nft_command.clone(),
+            namespace: cfg.environment.clone(),
+        }));
     }
     if let Some(url) = &n.hubble_metrics_url {
-        let uri: hyper::Uri = url.parse().map_err(|e| format!("hubble metrics url {url:?}: {e}"))?;
-        out.push(Box::new(hubble::Hubble { url: uri, namespace: cfg.environment.clone() }));
+        let uri: hyper::Uri = url
+            .parse()
+            .map_err(|e| format!("hubble metrics url {url:?}: {e}"))?;
+        out.push(Box::new(hubble::Hubble {
+            url: uri,
+            namespace: cfg.environment.clone(),
+        }));
     }
     Ok(out)
 }
 
 /// Samples every source each `interval` until the process ends.
-pub async fn run_sampler(store: Store, metrics: Arc<Metrics>, mut srcs: Vec<Box<dyn PacketSource>>, interval: f64) {
+pub async fn run_sampler(
+    store: Store,
+    metrics: Arc<Metrics>,
+    mut srcs: Vec<Box<dyn PacketSource>>,
+    interval: f64,
+) {
     let mut tick = tokio::time::interval(Duration::from_secs_f64(interval));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_error: Vec<Option<String>> = vec![None; srcs.len()];
@@ -71,10 +84,14 @@ pub async fn run_sampler(store: Store, metrics: Arc<Metrics>, mut srcs: Vec<Box<
                     }
                     let boot = src.boot_id();
                     let now = crate::store::now();
-                    let r = store.write(move |c| crate::store::net::record(c, name, &boot, now, &readings)).await;
+                    let r = store
+                        .write(move |c| crate::store::net::record(c, name, &boot, now, &readings))
+                        .await;
                     match r {
                         Ok(deltas) => metrics.add_packets(name, &deltas),
-                        Err(e) => eprintln!("palisade collector: storing {name} counters failed: {e}"),
+                        Err(e) => {
+                            eprintln!("palisade collector: storing {name} counters failed: {e}")
+                        }
                     }
                 }
                 Err(e) => {

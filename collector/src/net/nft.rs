@@ -15,7 +15,9 @@ pub struct Nft {
 
 /// Whether the nft command runs at all (for `nft = auto`).
 pub async fn available(command: &[String]) -> bool {
-    let Some((prog, _)) = command.split_first() else { return false };
+    let Some((prog, _)) = command.split_first() else {
+        return false;
+    };
     let mut cmd = tokio::process::Command::new(prog);
     // Ask the same binary for its version; with a wrapper (ip netns exec ..)
     // run the whole command, which must then succeed.
@@ -24,19 +26,30 @@ pub async fn available(command: &[String]) -> bool {
     } else {
         cmd.args(&command[1..]);
     }
-    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
     matches!(tokio::time::timeout(std::time::Duration::from_secs(5), cmd.status()).await, Ok(Ok(s)) if s.success())
 }
 
 /// Extracts the drop-rule counters from the JSON ruleset.
 pub fn parse(json: &[u8], namespace: &str) -> Result<Vec<Reading>, String> {
-    let v: Value = serde_json::from_slice(json).map_err(|e| format!("nft output is not JSON: {e}"))?;
-    let items = v.get("nftables").and_then(Value::as_array).ok_or("nft output has no \"nftables\" array")?;
+    let v: Value =
+        serde_json::from_slice(json).map_err(|e| format!("nft output is not JSON: {e}"))?;
+    let items = v
+        .get("nftables")
+        .and_then(Value::as_array)
+        .ok_or("nft output has no \"nftables\" array")?;
     let mut out = Vec::new();
     for item in items {
-        let Some(rule) = item.get("rule") else { continue };
-        let Some(exprs) = rule.get("expr").and_then(Value::as_array) else { continue };
-        let drops = exprs.iter().any(|e| e.get("drop").is_some() || e.get("reject").is_some());
+        let Some(rule) = item.get("rule") else {
+            continue;
+        };
+        let Some(exprs) = rule.get("expr").and_then(Value::as_array) else {
+            continue;
+        };
+        let drops = exprs
+            .iter()
+            .any(|e| e.get("drop").is_some() || e.get("reject").is_some());
         if !drops {
             continue;
         }
@@ -47,9 +60,19 @@ pub fn parse(json: &[u8], namespace: &str) -> Result<Vec<Reading>, String> {
             .filter_map(Value::as_u64)
             .next();
         let Some(packets) = packets else { continue };
-        let s = |k: &str| rule.get(k).map(|x| x.to_string().trim_matches('"').to_string()).unwrap_or_default();
+        let s = |k: &str| {
+            rule.get(k)
+                .map(|x| x.to_string().trim_matches('"').to_string())
+                .unwrap_or_default()
+        };
         out.push(Reading {
-            series: format!("{}/{}/{}/{}", s("family"), s("table"), s("chain"), s("handle")),
+            series: format!(
+                "{}/{}/{}/{}",
+                s("family"),
+                s("table"),
+                s("chain"),
+                s("handle")
+            ),
             namespace: namespace.to_string(),
             inbound: 0,
             outbound: 0,
@@ -68,7 +91,10 @@ impl PacketSource for Nft {
 
     async fn sample(&mut self) -> Result<Vec<Reading>, String> {
         let (prog, args) = self.command.split_first().ok_or("empty nft command")?;
-        let run = tokio::process::Command::new(prog).args(args).kill_on_drop(true).output();
+        let run = tokio::process::Command::new(prog)
+            .args(args)
+            .kill_on_drop(true)
+            .output();
         let out = tokio::time::timeout(std::time::Duration::from_secs(10), run)
             .await
             .map_err(|_| "nft timed out".to_string())?

@@ -18,12 +18,17 @@ pub struct ProcNetDev {
 pub fn parse(text: &str, exclude: &[String], namespace: &str) -> Vec<Reading> {
     let mut out = Vec::new();
     for line in text.lines() {
-        let Some((name, rest)) = line.split_once(':') else { continue };
+        let Some((name, rest)) = line.split_once(':') else {
+            continue;
+        };
         let name = name.trim();
         if name.is_empty() || name.contains('|') || exclude.iter().any(|e| e == name) {
             continue;
         }
-        let nums: Vec<u64> = rest.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+        let nums: Vec<u64> = rest
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
         if nums.len() < 16 {
             continue;
         }
@@ -48,7 +53,9 @@ impl PacketSource for ProcNetDev {
     }
 
     fn boot_id(&self) -> String {
-        std::fs::read_to_string(&self.boot_id_path).map(|s| s.trim().to_string()).unwrap_or_default()
+        std::fs::read_to_string(&self.boot_id_path)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
     }
 
     async fn sample(&mut self) -> Result<Vec<Reading>, String> {

@@ -39,7 +39,12 @@ fn scan(dir: &Path, label: &Label, only_env: Option<&str>) -> AppResult<Vec<Foun
     let envs = match std::fs::read_dir(dir) {
         Ok(r) => r,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(AppError::Internal(format!("cannot list {}: {e}", dir.display()))),
+        Err(e) => {
+            return Err(AppError::Internal(format!(
+                "cannot list {}: {e}",
+                dir.display()
+            )))
+        }
     };
     let mut env_names: Vec<String> = envs
         .filter_map(|e| e.ok())
@@ -53,7 +58,9 @@ fn scan(dir: &Path, label: &Label, only_env: Option<&str>) -> AppResult<Vec<Foun
             continue;
         }
         let edir = dir.join(&env);
-        let Ok(files) = std::fs::read_dir(&edir) else { continue };
+        let Ok(files) = std::fs::read_dir(&edir) else {
+            continue;
+        };
         let mut names: Vec<String> = files
             .filter_map(|e| e.ok())
             .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
@@ -64,17 +71,34 @@ fn scan(dir: &Path, label: &Label, only_env: Option<&str>) -> AppResult<Vec<Foun
         names.sort();
         for file in names {
             let path = edir.join(&file);
-            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
             let docs = yaml_edit::documents(&text);
             let multi = docs.len() > 1;
             for (i, range) in docs.into_iter().enumerate() {
-                let Ok(v) = serde_yaml::from_str::<Value>(&text[range.clone()]) else { continue };
+                let Ok(v) = serde_yaml::from_str::<Value>(&text[range.clone()]) else {
+                    continue;
+                };
                 let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
-                let Some(selector) = yaml_edit::selector_for(kind) else { continue };
+                let Some(selector) = yaml_edit::selector_for(kind) else {
+                    continue;
+                };
                 let meta = v.get("metadata");
-                let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or("").to_string();
-                let namespace = meta.and_then(|m| m.get("namespace")).and_then(Value::as_str).map(String::from);
-                let id = if multi { format!("{env}/{file}:{i}") } else { format!("{env}/{file}") };
+                let name = meta
+                    .and_then(|m| m.get("name"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let namespace = meta
+                    .and_then(|m| m.get("namespace"))
+                    .and_then(Value::as_str)
+                    .map(String::from);
+                let id = if multi {
+                    format!("{env}/{file}:{i}")
+                } else {
+                    format!("{env}/{file}")
+                };
                 out.push(Found {
                     info: PolicyInfo {
                         id,
@@ -108,7 +132,10 @@ fn find(dir: &Path, label: &Label, id: &str) -> AppResult<Found> {
 }
 
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("policy");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("policy");
     let tmp = path.with_file_name(format!(".{name}.palisade-tmp"));
     std::fs::write(&tmp, text)?;
     if let Ok(meta) = std::fs::metadata(path) {
@@ -122,7 +149,11 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 
 impl Folder {
     pub fn new(dir: PathBuf, label: Label) -> Folder {
-        Folder { dir, label, lock: Arc::new(tokio::sync::Mutex::new(())) }
+        Folder {
+            dir,
+            label,
+            lock: Arc::new(tokio::sync::Mutex::new(())),
+        }
     }
 
     async fn blocking<T: Send + 'static>(
@@ -145,15 +176,23 @@ impl NetpolBackend for Folder {
 
     async fn list(&self, environment: Option<&str>) -> AppResult<Vec<PolicyInfo>> {
         let env = environment.map(String::from);
-        self.blocking(move |dir, label| Ok(scan(dir, label, env.as_deref())?.into_iter().map(|f| f.info).collect()))
-            .await
+        self.blocking(move |dir, label| {
+            Ok(scan(dir, label, env.as_deref())?
+                .into_iter()
+                .map(|f| f.info)
+                .collect())
+        })
+        .await
     }
 
     async fn get(&self, id: &str) -> AppResult<PolicyDoc> {
         let id = id.to_string();
         self.blocking(move |dir, label| {
             let f = find(dir, label, &id)?;
-            Ok(PolicyDoc { yaml: f.text[f.range.clone()].to_string(), info: f.info })
+            Ok(PolicyDoc {
+                yaml: f.text[f.range.clone()].to_string(),
+                info: f.info,
+            })
         })
         .await
     }
@@ -167,16 +206,29 @@ impl NetpolBackend for Folder {
             let edited = yaml_edit::toggle(doc, f.info.selector, label, !enforced)
                 .map_err(|e| AppError::Unprocessable(format!("{}: {e}", f.info.id)))?;
             let Some(new_doc) = edited else {
-                return Ok((PolicyDoc { yaml: doc.to_string(), info: f.info }, false));
+                return Ok((
+                    PolicyDoc {
+                        yaml: doc.to_string(),
+                        info: f.info,
+                    },
+                    false,
+                ));
             };
             let mut text = String::with_capacity(f.text.len() + 64);
             text.push_str(&f.text[..f.range.start]);
             text.push_str(&new_doc);
             text.push_str(&f.text[f.range.end..]);
-            write_atomically(&f.path, &text)
-                .map_err(|e| AppError::Internal(format!("cannot write {}: {e}", f.path.display())))?;
+            write_atomically(&f.path, &text).map_err(|e| {
+                AppError::Internal(format!("cannot write {}: {e}", f.path.display()))
+            })?;
             f.info.enforced = enforced;
-            Ok((PolicyDoc { yaml: new_doc, info: f.info }, true))
+            Ok((
+                PolicyDoc {
+                    yaml: new_doc,
+                    info: f.info,
+                },
+                true,
+            ))
         })
         .await
     }

@@ -42,8 +42,20 @@ struct Kind {
 }
 
 const KINDS: [Kind; 3] = [
-    Kind { kind: "NetworkPolicy", lower: "networkpolicy", group: "/apis/networking.k8s.io/v1", plural: "networkpolicies", namespaced: true },
-    Kind { kind: "CiliumNetworkPolicy", lower: "ciliumnetworkpolicy", group: "/apis/cilium.io/v2", plural: "ciliumnetworkpolicies", namespaced: true },
+    Kind {
+        kind: "NetworkPolicy",
+        lower: "networkpolicy",
+        group: "/apis/networking.k8s.io/v1",
+        plural: "networkpolicies",
+        namespaced: true,
+    },
+    Kind {
+        kind: "CiliumNetworkPolicy",
+        lower: "ciliumnetworkpolicy",
+        group: "/apis/cilium.io/v2",
+        plural: "ciliumnetworkpolicies",
+        namespaced: true,
+    },
     Kind {
         kind: "CiliumClusterwideNetworkPolicy",
         lower: "ciliumclusterwidenetworkpolicy",
@@ -98,7 +110,11 @@ fn in_cluster() -> Option<Result<Target, String>> {
     if !token.exists() {
         return None;
     }
-    let host = if host.contains(':') { format!("[{host}]") } else { host };
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host
+    };
     Some(read(&Path::new(SA_DIR).join("ca.crt")).map(|ca| Target {
         server: format!("https://{host}:{port}"),
         ca_pem: Some(ca),
@@ -107,31 +123,63 @@ fn in_cluster() -> Option<Result<Target, String>> {
     }))
 }
 
-fn named<'a>(v: &'a serde_yaml::Value, list: &str, name: &str, inner: &str) -> Result<&'a serde_yaml::Value, String> {
+fn named<'a>(
+    v: &'a serde_yaml::Value,
+    list: &str,
+    name: &str,
+    inner: &str,
+) -> Result<&'a serde_yaml::Value, String> {
     v.get(list)
         .and_then(|l| l.as_sequence())
-        .and_then(|l| l.iter().find(|e| e.get("name").and_then(|n| n.as_str()) == Some(name)))
+        .and_then(|l| {
+            l.iter()
+                .find(|e| e.get("name").and_then(|n| n.as_str()) == Some(name))
+        })
         .and_then(|e| e.get(inner))
         .ok_or_else(|| format!("kubeconfig has no {list} entry named {name:?}"))
 }
 
 fn from_kubeconfig(path: &Path, context: Option<&str>) -> Result<Target, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read kubeconfig {}: {e}", path.display()))?;
-    let v: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| format!("kubeconfig {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read kubeconfig {}: {e}", path.display()))?;
+    let v: serde_yaml::Value =
+        serde_yaml::from_str(&text).map_err(|e| format!("kubeconfig {}: {e}", path.display()))?;
     let base = path.parent().unwrap_or(Path::new("."));
-    let rel = |p: &str| if Path::new(p).is_absolute() { PathBuf::from(p) } else { base.join(p) };
+    let rel = |p: &str| {
+        if Path::new(p).is_absolute() {
+            PathBuf::from(p)
+        } else {
+            base.join(p)
+        }
+    };
     let ctx_name = match context {
         Some(c) => c.to_string(),
-        None => v.get("current-context").and_then(|c| c.as_str()).ok_or("kubeconfig has no current-context")?.to_string(),
+        None => v
+            .get("current-context")
+            .and_then(|c| c.as_str())
+            .ok_or("kubeconfig has no current-context")?
+            .to_string(),
     };
     let ctx = named(&v, "contexts", &ctx_name, "context")?;
     let s = |m: &serde_yaml::Value, k: &str| m.get(k).and_then(|x| x.as_str()).map(String::from);
-    let cluster = named(&v, "clusters", &s(ctx, "cluster").ok_or("context has no cluster")?, "cluster")?;
+    let cluster = named(
+        &v,
+        "clusters",
+        &s(ctx, "cluster").ok_or("context has no cluster")?,
+        "cluster",
+    )?;
     let server = s(cluster, "server").ok_or("cluster has no server")?;
-    if cluster.get("insecure-skip-tls-verify").and_then(|x| x.as_bool()) == Some(true) {
+    if cluster
+        .get("insecure-skip-tls-verify")
+        .and_then(|x| x.as_bool())
+        == Some(true)
+    {
         return Err("insecure-skip-tls-verify is not supported; give the cluster's CA".into());
     }
-    let ca_pem = match (s(cluster, "certificate-authority-data"), s(cluster, "certificate-authority")) {
+    let ca_pem = match (
+        s(cluster, "certificate-authority-data"),
+        s(cluster, "certificate-authority"),
+    ) {
         (Some(d), _) => Some(b64("certificate-authority-data", &d)?),
         (None, Some(p)) => Some(read(&rel(&p))?),
         (None, None) => None,
@@ -148,7 +196,10 @@ fn from_kubeconfig(path: &Path, context: Option<&str>) -> Result<Target, String>
         (None, Some(f)) => Credential::TokenFile(rel(&f)),
         (None, None) => Credential::None,
     };
-    let cert = match (s(&user, "client-certificate-data"), s(&user, "client-certificate")) {
+    let cert = match (
+        s(&user, "client-certificate-data"),
+        s(&user, "client-certificate"),
+    ) {
         (Some(d), _) => Some(b64("client-certificate-data", &d)?),
         (None, Some(p)) => Some(read(&rel(&p))?),
         _ => None,
@@ -161,9 +212,18 @@ fn from_kubeconfig(path: &Path, context: Option<&str>) -> Result<Target, String>
     let client_cert = match (cert, key) {
         (Some(c), Some(k)) => Some((c, k)),
         (None, None) => None,
-        _ => return Err("kubeconfig user has a client certificate without a key (or the reverse)".into()),
+        _ => {
+            return Err(
+                "kubeconfig user has a client certificate without a key (or the reverse)".into(),
+            )
+        }
     };
-    Ok(Target { server: server.trim_end_matches('/').to_string(), ca_pem, client_cert, cred })
+    Ok(Target {
+        server: server.trim_end_matches('/').to_string(),
+        ca_pem,
+        client_cert,
+        cred,
+    })
 }
 
 fn tls_config(t: &Target) -> Result<rustls::ClientConfig, String> {
@@ -179,17 +239,21 @@ fn tls_config(t: &Target) -> Result<rustls::ClientConfig, String> {
         }
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
     }
-    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots);
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots);
     match &t.client_cert {
         Some((cert, key)) => {
             let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert)
                 .collect::<Result<_, _>>()
                 .map_err(|e| format!("client certificate: {e}"))?;
             let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| format!("client key: {e}"))?;
-            builder.with_client_auth_cert(certs, key).map_err(|e| format!("client certificate: {e}"))
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| format!("client certificate: {e}"))
         }
         None => Ok(builder.with_no_client_auth()),
     }
@@ -200,13 +264,21 @@ fn escape_pointer(s: &str) -> String {
 }
 
 fn valid_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 253 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+    !s.is_empty()
+        && s.len() <= 253
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
 }
 
 impl Kube {
     /// Connects with `kubeconfig`, else in-cluster, else `$KUBECONFIG` or
     /// `~/.kube/config`. `namespaces` limits listing (empty: all).
-    pub fn connect(kubeconfig: Option<&Path>, context: Option<&str>, namespaces: Vec<String>, label: Label) -> Result<Kube, String> {
+    pub fn connect(
+        kubeconfig: Option<&Path>,
+        context: Option<&str>,
+        namespaces: Vec<String>,
+        label: Label,
+    ) -> Result<Kube, String> {
         let target = match kubeconfig {
             Some(p) => from_kubeconfig(p, context)?,
             None => match in_cluster() {
@@ -215,16 +287,31 @@ impl Kube {
                     let p = std::env::var("KUBECONFIG")
                         .ok()
                         .and_then(|v| v.split(':').next().map(PathBuf::from))
-                        .or_else(|| std::env::var("HOME").ok().map(|h| Path::new(&h).join(".kube/config")))
+                        .or_else(|| {
+                            std::env::var("HOME")
+                                .ok()
+                                .map(|h| Path::new(&h).join(".kube/config"))
+                        })
                         .ok_or("no kubeconfig and not running in a cluster")?;
                     from_kubeconfig(&p, context)?
                 }
             },
         };
         let tls = tls_config(&target)?;
-        let https = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .build();
         let client = Client::builder(TokioExecutor::new()).build(https);
-        Ok(Kube { client, server: target.server, cred: target.cred, namespaces, label, lock: Arc::new(tokio::sync::Mutex::new(())) })
+        Ok(Kube {
+            client,
+            server: target.server,
+            cred: target.cred,
+            namespaces,
+            label,
+            lock: Arc::new(tokio::sync::Mutex::new(())),
+        })
     }
 
     fn bearer(&self) -> AppResult<Option<String>> {
@@ -234,13 +321,24 @@ impl Kube {
             // Re-read: projected service-account tokens rotate.
             Credential::TokenFile(p) => std::fs::read_to_string(p)
                 .map(|t| Some(t.trim().to_string()))
-                .map_err(|e| AppError::BadGateway(format!("cannot read token {}: {e}", p.display()))),
+                .map_err(|e| {
+                    AppError::BadGateway(format!("cannot read token {}: {e}", p.display()))
+                }),
         }
     }
 
     /// Sends a request; returns status and parsed JSON body.
-    async fn call(&self, method: hyper::Method, path: &str, content_type: Option<&str>, body: Option<Value>) -> AppResult<(u16, Value)> {
-        let mut req = hyper::Request::builder().method(method).uri(format!("{}{}", self.server, path)).header("accept", "application/json");
+    async fn call(
+        &self,
+        method: hyper::Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<Value>,
+    ) -> AppResult<(u16, Value)> {
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(format!("{}{}", self.server, path))
+            .header("accept", "application/json");
         if let Some(t) = self.bearer()? {
             req = req.header("authorization", format!("Bearer {t}"));
         }
@@ -248,9 +346,15 @@ impl Kube {
             req = req.header("content-type", ct);
         }
         let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
-        let req = req.body(Full::new(bytes)).map_err(|e| AppError::Internal(format!("request: {e}")))?;
+        let req = req
+            .body(Full::new(bytes))
+            .map_err(|e| AppError::Internal(format!("request: {e}")))?;
         let fut = async {
-            let resp = self.client.request(req).await.map_err(|e| AppError::BadGateway(format!("Kubernetes API: {e}")))?;
+            let resp = self
+                .client
+                .request(req)
+                .await
+                .map_err(|e| AppError::BadGateway(format!("Kubernetes API: {e}")))?;
             let status = resp.status().as_u16();
             let body = Limited::new(resp.into_body(), MAX_RESPONSE)
                 .collect()
@@ -265,19 +369,34 @@ impl Kube {
     }
 
     fn upstream_error(status: u16, body: &Value, what: &str) -> AppError {
-        let msg = body.get("message").and_then(Value::as_str).unwrap_or("").to_string();
+        let msg = body
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         match status {
             404 => AppError::NotFound(format!("{what}: not found")),
-            409 | 422 => AppError::Conflict(format!("{what}: changed meanwhile or rejected: {msg}")),
-            401 | 403 => AppError::BadGateway(format!("{what}: the Kubernetes API refused our credentials ({status}): {msg}")),
+            409 | 422 => {
+                AppError::Conflict(format!("{what}: changed meanwhile or rejected: {msg}"))
+            }
+            401 | 403 => AppError::BadGateway(format!(
+                "{what}: the Kubernetes API refused our credentials ({status}): {msg}"
+            )),
             _ => AppError::BadGateway(format!("{what}: Kubernetes API answered {status}: {msg}")),
         }
     }
 
     fn info(&self, k: &Kind, obj: &Value) -> Option<PolicyInfo> {
         let name = obj.pointer("/metadata/name")?.as_str()?.to_string();
-        let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).map(String::from);
-        let env = if k.namespaced { ns.clone()? } else { CLUSTER.to_string() };
+        let ns = obj
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .map(String::from);
+        let env = if k.namespaced {
+            ns.clone()?
+        } else {
+            CLUSTER.to_string()
+        };
         let selector = yaml_edit::selector_for(k.kind)?;
         let y: serde_yaml::Value = serde_yaml::to_value(obj).ok()?;
         Some(PolicyInfo {
@@ -295,11 +414,15 @@ impl Kube {
     fn parse_id(id: &str) -> AppResult<(String, Kind, String)> {
         let parts: Vec<&str> = id.split('/').collect();
         let [env, kind, name] = parts.as_slice() else {
-            return Err(AppError::NotFound(format!("no network policy {id:?} (ids are namespace/kind/name)")));
+            return Err(AppError::NotFound(format!(
+                "no network policy {id:?} (ids are namespace/kind/name)"
+            )));
         };
         let k = KINDS.iter().find(|k| k.lower == *kind).copied();
         match k {
-            Some(k) if valid_name(env) && valid_name(name) && (k.namespaced || *env == CLUSTER) => Ok((env.to_string(), k, name.to_string())),
+            Some(k) if valid_name(env) && valid_name(name) && (k.namespaced || *env == CLUSTER) => {
+                Ok((env.to_string(), k, name.to_string()))
+            }
             _ => Err(AppError::NotFound(format!("no network policy {id:?}"))),
         }
     }
@@ -314,7 +437,14 @@ impl Kube {
 
     async fn fetch(&self, id: &str) -> AppResult<(Kind, Value)> {
         let (env, k, name) = Self::parse_id(id)?;
-        let (st, obj) = self.call(hyper::Method::GET, &Self::object_path(&env, &k, &name), None, None).await?;
+        let (st, obj) = self
+            .call(
+                hyper::Method::GET,
+                &Self::object_path(&env, &k, &name),
+                None,
+                None,
+            )
+            .await?;
         if st != 200 {
             return Err(Self::upstream_error(st, &obj, id));
         }
@@ -325,27 +455,41 @@ impl Kube {
         if let Some(m) = obj.pointer_mut("/metadata").and_then(Value::as_object_mut) {
             m.remove("managedFields");
         }
-        let info = self.info(k, &obj).ok_or_else(|| AppError::BadGateway("unexpected object from the Kubernetes API".into()))?;
-        let yaml = serde_yaml::to_string(&obj).map_err(|e| AppError::Internal(format!("yaml: {e}")))?;
+        let info = self.info(k, &obj).ok_or_else(|| {
+            AppError::BadGateway("unexpected object from the Kubernetes API".into())
+        })?;
+        let yaml =
+            serde_yaml::to_string(&obj).map_err(|e| AppError::Internal(format!("yaml: {e}")))?;
         Ok(PolicyDoc { info, yaml })
     }
 
     /// The JSON Patch that sets enforcement on `obj` (None: nothing to do).
     fn patch(&self, obj: &Value, selector: &str, enforced: bool) -> AppResult<Option<Value>> {
-        let y: serde_yaml::Value = serde_yaml::to_value(obj).map_err(|e| AppError::Internal(e.to_string()))?;
+        let y: serde_yaml::Value =
+            serde_yaml::to_value(obj).map_err(|e| AppError::Internal(e.to_string()))?;
         if yaml_edit::is_disabled(&y, selector, &self.label) != enforced {
             return Ok(None);
         }
-        let rv = obj.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
+        let rv = obj
+            .pointer("/metadata/resourceVersion")
+            .cloned()
+            .unwrap_or(Value::Null);
         let sel_path = format!("/spec/{selector}");
         if obj.pointer(&sel_path).map(Value::is_object) != Some(true) {
-            return Err(AppError::Unprocessable(format!("the policy has no spec.{selector} object")));
+            return Err(AppError::Unprocessable(format!(
+                "the policy has no spec.{selector} object"
+            )));
         }
         let key = escape_pointer(&self.label.key);
         let created_key = format!("/metadata/annotations/{}", escape_pointer(CREATED));
         let mut ops = vec![json!({"op": "test", "path": "/metadata/resourceVersion", "value": rv})];
-        let has_labels = obj.pointer(&format!("{sel_path}/matchLabels")).map(Value::is_object) == Some(true);
-        let annotations = obj.pointer("/metadata/annotations").and_then(Value::as_object);
+        let has_labels = obj
+            .pointer(&format!("{sel_path}/matchLabels"))
+            .map(Value::is_object)
+            == Some(true);
+        let annotations = obj
+            .pointer("/metadata/annotations")
+            .and_then(Value::as_object);
         if !enforced {
             if has_labels {
                 ops.push(json!({"op": "add", "path": format!("{sel_path}/matchLabels/{key}"), "value": self.label.value}));
@@ -357,7 +501,9 @@ impl Kube {
                 }
             }
         } else {
-            let marker = annotations.and_then(|a| a.get(CREATED)).and_then(Value::as_str);
+            let marker = annotations
+                .and_then(|a| a.get(CREATED))
+                .and_then(Value::as_str);
             match marker {
                 Some(m) => {
                     ops.push(json!({"op": "remove", "path": format!("{sel_path}/matchLabels")}));
@@ -368,7 +514,8 @@ impl Kube {
                         ops.push(json!({"op": "remove", "path": created_key}));
                     }
                 }
-                None => ops.push(json!({"op": "remove", "path": format!("{sel_path}/matchLabels/{key}")})),
+                None => ops
+                    .push(json!({"op": "remove", "path": format!("{sel_path}/matchLabels/{key}")})),
             }
         }
         Ok(Some(Value::Array(ops)))
@@ -385,7 +532,13 @@ impl NetpolBackend for Kube {
         let scopes: Vec<Option<String>> = match environment {
             Some(e) => vec![Some(e.to_string())],
             None if self.namespaces.is_empty() => vec![None],
-            None => self.namespaces.iter().cloned().map(Some).chain([Some(CLUSTER.to_string())]).collect(),
+            None => self
+                .namespaces
+                .iter()
+                .cloned()
+                .map(Some)
+                .chain([Some(CLUSTER.to_string())])
+                .collect(),
         };
         let mut out = Vec::new();
         for scope in &scopes {
@@ -408,7 +561,12 @@ impl NetpolBackend for Kube {
                 if st != 200 {
                     return Err(Self::upstream_error(st, &body, &path));
                 }
-                for item in body.get("items").and_then(Value::as_array).into_iter().flatten() {
+                for item in body
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     if let Some(i) = self.info(k, item) {
                         out.push(i);
                     }
@@ -433,7 +591,12 @@ impl NetpolBackend for Kube {
         };
         let (env, _, name) = Self::parse_id(id)?;
         let (st, new) = self
-            .call(hyper::Method::PATCH, &Self::object_path(&env, &k, &name), Some("application/json-patch+json"), Some(patch))
+            .call(
+                hyper::Method::PATCH,
+                &Self::object_path(&env, &k, &name),
+                Some("application/json-patch+json"),
+                Some(patch),
+            )
             .await?;
         if st != 200 {
             return Err(Self::upstream_error(st, &new, id));

@@ -28,7 +28,8 @@ impl Label {
 pub fn valid_label_part(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/'))
         && s.starts_with(|c: char| c.is_ascii_alphanumeric())
 }
 
@@ -136,7 +137,9 @@ fn child(lines: &[Line<'_>], parent: usize, key: &str) -> Option<(usize, usize)>
 }
 
 fn ending_of(lines: &[Line<'_>], i: usize) -> &'static str {
-    if lines.iter().any(|l| l.ending == "\r\n") || lines.get(i).map(|l| l.ending == "\r\n").unwrap_or(false) {
+    if lines.iter().any(|l| l.ending == "\r\n")
+        || lines.get(i).map(|l| l.ending == "\r\n").unwrap_or(false)
+    {
         "\r\n"
     } else {
         "\n"
@@ -148,7 +151,10 @@ fn join(lines: &[String]) -> String {
 }
 
 fn owned(lines: &[Line<'_>]) -> Vec<String> {
-    lines.iter().map(|l| format!("{}{}", l.text, l.ending)).collect()
+    lines
+        .iter()
+        .map(|l| format!("{}{}", l.text, l.ending))
+        .collect()
 }
 
 /// Replaces the first occurrence of `from` after the key's colon in a line.
@@ -156,13 +162,25 @@ fn replace_value(line: &Line<'_>, key: &str, from: &str, to: &str) -> Option<Str
     let colon = line.text.find(&format!("{key}:"))? + key.len() + 1;
     let (head, tail) = line.text.split_at(colon);
     let pos = tail.find(from)?;
-    Some(format!("{head}{}{}{}{}", &tail[..pos], to, &tail[pos + from.len()..], line.ending))
+    Some(format!(
+        "{head}{}{}{}{}",
+        &tail[..pos],
+        to,
+        &tail[pos + from.len()..],
+        line.ending
+    ))
 }
 
 /// Adds (`disable`) or removes the label; returns the new text, or `None`
 /// when the document already is in that state.
-pub fn toggle(text: &str, selector: &str, label: &Label, disable: bool) -> Result<Option<String>, String> {
-    let before: Value = serde_yaml::from_str(text).map_err(|e| format!("manifest does not parse: {e}"))?;
+pub fn toggle(
+    text: &str,
+    selector: &str,
+    label: &Label,
+    disable: bool,
+) -> Result<Option<String>, String> {
+    let before: Value =
+        serde_yaml::from_str(text).map_err(|e| format!("manifest does not parse: {e}"))?;
     if is_disabled(&before, selector, label) == disable {
         return Ok(None);
     }
@@ -174,7 +192,8 @@ pub fn toggle(text: &str, selector: &str, label: &Label, disable: bool) -> Resul
     if lines[spec].key_value("spec") != Some("") {
         return Err("`spec` is written in flow style; only block style can be edited".into());
     }
-    let (sel, sel_indent) = child(&lines, spec, selector).ok_or_else(|| format!("no `spec.{selector}` found"))?;
+    let (sel, sel_indent) =
+        child(&lines, spec, selector).ok_or_else(|| format!("no `spec.{selector}` found"))?;
     let sel_value = lines[sel].key_value(selector).unwrap_or("");
     let entry = label.entry();
     let nl = ending_of(&lines, sel);
@@ -182,16 +201,33 @@ pub fn toggle(text: &str, selector: &str, label: &Label, disable: bool) -> Resul
 
     if disable {
         if sel_value == "{}" {
-            out[sel] = replace_value(&lines[sel], selector, "{}", &format!("{{matchLabels: {{{entry}}}}}"))
-                .ok_or("cannot edit the selector line")?;
+            out[sel] = replace_value(
+                &lines[sel],
+                selector,
+                "{}",
+                &format!("{{matchLabels: {{{entry}}}}}"),
+            )
+            .ok_or("cannot edit the selector line")?;
         } else if sel_value.starts_with('{') {
             if sel_value.matches("matchLabels: {").count() != 1 {
-                return Err(format!("`{selector}` is a flow map without a single `matchLabels: {{..}}`"));
+                return Err(format!(
+                    "`{selector}` is a flow map without a single `matchLabels: {{..}}`"
+                ));
             }
             let rep = if sel_value.contains("matchLabels: {}") {
-                replace_value(&lines[sel], selector, "matchLabels: {}", &format!("matchLabels: {{ {entry} }}"))
+                replace_value(
+                    &lines[sel],
+                    selector,
+                    "matchLabels: {}",
+                    &format!("matchLabels: {{ {entry} }}"),
+                )
             } else {
-                replace_value(&lines[sel], selector, "matchLabels: {", &format!("matchLabels: {{{entry}, "))
+                replace_value(
+                    &lines[sel],
+                    selector,
+                    "matchLabels: {",
+                    &format!("matchLabels: {{{entry}, "),
+                )
             };
             out[sel] = rep.ok_or("cannot edit the selector line")?;
         } else if sel_value.is_empty() {
@@ -200,7 +236,9 @@ pub fn toggle(text: &str, selector: &str, label: &Label, disable: bool) -> Resul
                     let v = lines[ml].key_value("matchLabels").unwrap_or("");
                     if v.is_empty() || v == "null" || v == "~" {
                         if v == "null" || v == "~" {
-                            return Err("`matchLabels: null` is not edited; write `matchLabels: {}`".into());
+                            return Err(
+                                "`matchLabels: null` is not edited; write `matchLabels: {}`".into(),
+                            );
                         }
                         let r = block(&lines, ml);
                         let indent = lines[r.clone()]
@@ -210,11 +248,17 @@ pub fn toggle(text: &str, selector: &str, label: &Label, disable: bool) -> Resul
                             .unwrap_or(ml_indent + 2);
                         out.insert(ml + 1, format!("{}{entry}{nl}", " ".repeat(indent)));
                     } else if v == "{}" {
-                        out[ml] = replace_value(&lines[ml], "matchLabels", "{}", &format!("{{ {entry} }}"))
-                            .ok_or("cannot edit matchLabels")?;
+                        out[ml] = replace_value(
+                            &lines[ml],
+                            "matchLabels",
+                            "{}",
+                            &format!("{{ {entry} }}"),
+                        )
+                        .ok_or("cannot edit matchLabels")?;
                     } else if v.starts_with('{') {
-                        out[ml] = replace_value(&lines[ml], "matchLabels", "{", &format!("{{{entry}, "))
-                            .ok_or("cannot edit matchLabels")?;
+                        out[ml] =
+                            replace_value(&lines[ml], "matchLabels", "{", &format!("{{{entry}, "))
+                                .ok_or("cannot edit matchLabels")?;
                     } else {
                         return Err("`matchLabels` has an unsupported form".into());
                     }
@@ -225,11 +269,16 @@ pub fn toggle(text: &str, selector: &str, label: &Label, disable: bool) -> Resul
                         .find(|l| !l.is_filler())
                         .map(|l| l.indent())
                         .unwrap_or(sel_indent + 2);
-                    out.insert(sel + 1, format!("{}matchLabels: {{{entry}}}{nl}", " ".repeat(indent)));
+                    out.insert(
+                        sel + 1,
+                        format!("{}matchLabels: {{{entry}}}{nl}", " ".repeat(indent)),
+                    );
                 }
             }
         } else {
-            return Err(format!("`{selector}` has an unsupported form: {sel_value:?}"));
+            return Err(format!(
+                "`{selector}` has an unsupported form: {sel_value:?}"
+            ));
         }
     } else {
         // Undo exactly the edit `disable` made (each form is distinct).
@@ -237,7 +286,8 @@ pub fn toggle(text: &str, selector: &str, label: &Label, disable: bool) -> Resul
         let spaced = format!("{{ {entry} }}");
         let leading = format!("{{{entry}, ");
         if sel_value == ours_flow_sel {
-            out[sel] = replace_value(&lines[sel], selector, &ours_flow_sel, "{}").ok_or("cannot edit the selector line")?;
+            out[sel] = replace_value(&lines[sel], selector, &ours_flow_sel, "{}")
+                .ok_or("cannot edit the selector line")?;
         } else if sel_value.starts_with('{') {
             let rep = if sel_value.contains(&spaced) {
                 replace_value(&lines[sel], selector, &spaced, "{}")
@@ -246,15 +296,20 @@ pub fn toggle(text: &str, selector: &str, label: &Label, disable: bool) -> Resul
             };
             out[sel] = rep.ok_or("the label is not where it can be removed")?;
         } else {
-            let (ml, _) = child(&lines, sel, "matchLabels").ok_or("no matchLabels holding the label")?;
+            let (ml, _) =
+                child(&lines, sel, "matchLabels").ok_or("no matchLabels holding the label")?;
             let v = lines[ml].key_value("matchLabels").unwrap_or("");
             if v == spaced {
-                out[ml] = replace_value(&lines[ml], "matchLabels", &spaced, "{}").ok_or("cannot edit matchLabels")?;
-            } else if v == format!("{{{entry}}}") && lines[ml].text.trim_start() == format!("matchLabels: {{{entry}}}") {
+                out[ml] = replace_value(&lines[ml], "matchLabels", &spaced, "{}")
+                    .ok_or("cannot edit matchLabels")?;
+            } else if v == format!("{{{entry}}}")
+                && lines[ml].text.trim_start() == format!("matchLabels: {{{entry}}}")
+            {
                 // A matchLabels line of our own making: remove it whole.
                 out.remove(ml);
             } else if v.starts_with(&leading) {
-                out[ml] = replace_value(&lines[ml], "matchLabels", &leading, "{").ok_or("cannot edit matchLabels")?;
+                out[ml] = replace_value(&lines[ml], "matchLabels", &leading, "{")
+                    .ok_or("cannot edit matchLabels")?;
             } else if v.is_empty() {
                 let r = block(&lines, ml);
                 let i = r
@@ -263,7 +318,9 @@ pub fn toggle(text: &str, selector: &str, label: &Label, disable: bool) -> Resul
                     .ok_or("the label is not a plain line under matchLabels")?;
                 out.remove(i);
             } else {
-                return Err("the label is not in a form this editor wrote; remove it by hand".into());
+                return Err(
+                    "the label is not in a form this editor wrote; remove it by hand".into(),
+                );
             }
         }
     }
@@ -289,8 +346,15 @@ fn without_label(mut v: Value, selector: &str, label: &Label) -> Value {
     v
 }
 
-fn verify(before: &Value, new_text: &str, selector: &str, label: &Label, disabled: bool) -> Result<(), String> {
-    let after: Value = serde_yaml::from_str(new_text).map_err(|e| format!("edit produced invalid YAML ({e}); not applied"))?;
+fn verify(
+    before: &Value,
+    new_text: &str,
+    selector: &str,
+    label: &Label,
+    disabled: bool,
+) -> Result<(), String> {
+    let after: Value = serde_yaml::from_str(new_text)
+        .map_err(|e| format!("edit produced invalid YAML ({e}); not applied"))?;
     if is_disabled(&after, selector, label) != disabled {
         return Err("edit did not change the label; not applied".into());
     }
@@ -317,7 +381,11 @@ pub fn documents(text: &str) -> Vec<std::ops::Range<usize>> {
     };
     for line in text.split_inclusive('\n') {
         let is_marker = line.starts_with("---")
-            && line[3..].chars().next().map(|c| c.is_whitespace()).unwrap_or(true);
+            && line[3..]
+                .chars()
+                .next()
+                .map(|c| c.is_whitespace())
+                .unwrap_or(true);
         if is_marker {
             push(start, pos, &mut out);
             start = pos + line.len();
@@ -333,15 +401,22 @@ mod tests {
     use super::*;
 
     fn label() -> Label {
-        Label { key: "palisade.dev/disabled-by".into(), value: "palisade".into() }
+        Label {
+            key: "palisade.dev/disabled-by".into(),
+            value: "palisade".into(),
+        }
     }
 
     fn round_trip(text: &str, selector: &str) -> String {
-        let off = toggle(text, selector, &label(), true).unwrap().expect("changed");
+        let off = toggle(text, selector, &label(), true)
+            .unwrap()
+            .expect("changed");
         let v: Value = serde_yaml::from_str(&off).unwrap();
         assert!(is_disabled(&v, selector, &label()), "{off}");
         assert!(toggle(&off, selector, &label(), true).unwrap().is_none());
-        let on = toggle(&off, selector, &label(), false).unwrap().expect("changed");
+        let on = toggle(&off, selector, &label(), false)
+            .unwrap()
+            .expect("changed");
         assert_eq!(on, text, "restored text differs; disabled form was:\n{off}");
         off
     }
@@ -350,7 +425,9 @@ mod tests {
     fn empty_pod_selector() {
         let t = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny\nspec:\n  podSelector: {}  # every pod\n  policyTypes: [Ingress]\n";
         let off = round_trip(t, "podSelector");
-        assert!(off.contains("podSelector: {matchLabels: {palisade.dev/disabled-by: palisade}}  # every pod"));
+        assert!(off.contains(
+            "podSelector: {matchLabels: {palisade.dev/disabled-by: palisade}}  # every pod"
+        ));
     }
 
     #[test]
@@ -371,10 +448,22 @@ mod tests {
 
     #[test]
     fn flow_forms() {
-        round_trip("kind: NetworkPolicy\nspec:\n  podSelector:\n    matchLabels: {}\n", "podSelector");
-        round_trip("kind: NetworkPolicy\nspec:\n  podSelector:\n    matchLabels: {app: a}\n", "podSelector");
-        round_trip("kind: NetworkPolicy\nspec:\n  podSelector: {matchLabels: {app: a}}\n", "podSelector");
-        round_trip("kind: NetworkPolicy\nspec:\n  podSelector: {matchLabels: {}}\n", "podSelector");
+        round_trip(
+            "kind: NetworkPolicy\nspec:\n  podSelector:\n    matchLabels: {}\n",
+            "podSelector",
+        );
+        round_trip(
+            "kind: NetworkPolicy\nspec:\n  podSelector:\n    matchLabels: {app: a}\n",
+            "podSelector",
+        );
+        round_trip(
+            "kind: NetworkPolicy\nspec:\n  podSelector: {matchLabels: {app: a}}\n",
+            "podSelector",
+        );
+        round_trip(
+            "kind: NetworkPolicy\nspec:\n  podSelector: {matchLabels: {}}\n",
+            "podSelector",
+        );
         round_trip("kind: NetworkPolicy\nspec:\n  podSelector:\n    matchLabels: {}  # none\n    matchExpressions: []\n", "podSelector");
     }
 

@@ -28,7 +28,9 @@ pub struct BatchTotals {
 pub fn totals(b: &TelemetryBatch) -> BatchTotals {
     let mut t = BatchTotals::default();
     for c in &b.counters {
-        *t.requests.entry((c.authority.clone(), c.outcome)).or_default() += c.count;
+        *t.requests
+            .entry((c.authority.clone(), c.outcome))
+            .or_default() += c.count;
     }
     for r in &b.rule_hits {
         *t.rule_hits.entry(r.rule_id).or_default() += r.count;
@@ -46,10 +48,15 @@ pub fn totals(b: &TelemetryBatch) -> BatchTotals {
 /// acknowledged as a duplicate and changes nothing.
 pub fn ingest(c: &Connection, b: &TelemetryBatch, now: f64) -> AppResult<IngestOutcome> {
     let inserted = c
-        .prepare_cached("INSERT OR IGNORE INTO batches(batch_id, instance, received_at) VALUES (?1, ?2, ?3)")?
+        .prepare_cached(
+            "INSERT OR IGNORE INTO batches(batch_id, instance, received_at) VALUES (?1, ?2, ?3)",
+        )?
         .execute(params![b.batch_id, b.instance, now as i64])?;
     if inserted == 0 {
-        return Ok(IngestOutcome { duplicate: true, events: 0 });
+        return Ok(IngestOutcome {
+            duplicate: true,
+            events: 0,
+        });
     }
     // Counters are deltas up to `sent_at`; a clock ahead of ours is clamped.
     let at = b.sent_at.min(now);
@@ -102,7 +109,15 @@ pub fn ingest(c: &Connection, b: &TelemetryBatch, now: f64) -> AppResult<IngestO
                 continue;
             }
             for res in [MINUTE, HOUR, DAY] {
-                st.execute(params![res, bucket_start(at, res), b.environment, authority, *p as i64, *d as i64, *bl as i64])?;
+                st.execute(params![
+                    res,
+                    bucket_start(at, res),
+                    b.environment,
+                    authority,
+                    *p as i64,
+                    *d as i64,
+                    *bl as i64
+                ])?;
             }
         }
     }
@@ -121,7 +136,13 @@ pub fn ingest(c: &Connection, b: &TelemetryBatch, now: f64) -> AppResult<IngestO
                 continue;
             }
             for res in [MINUTE, HOUR, DAY] {
-                st.execute(params![res, bucket_start(at, res), b.environment, *rule as i64, *n as i64])?;
+                st.execute(params![
+                    res,
+                    bucket_start(at, res),
+                    b.environment,
+                    *rule as i64,
+                    *n as i64
+                ])?;
             }
         }
     }
@@ -132,7 +153,8 @@ pub fn ingest(c: &Connection, b: &TelemetryBatch, now: f64) -> AppResult<IngestO
                             severity, rules)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?;
-    let mut er = c.prepare_cached("INSERT OR IGNORE INTO event_rules(rule_id, event_id) VALUES (?1, ?2)")?;
+    let mut er =
+        c.prepare_cached("INSERT OR IGNORE INTO event_rules(rule_id, event_id) VALUES (?1, ?2)")?;
     let mut info = c.prepare_cached(
         "INSERT INTO rule_info(rule_id, msg, severity, tags, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(rule_id) DO UPDATE SET msg = excluded.msg, severity = excluded.severity,
@@ -141,7 +163,12 @@ pub fn ingest(c: &Connection, b: &TelemetryBatch, now: f64) -> AppResult<IngestO
     )?;
     let mut seen_rules: BTreeMap<u64, (&str, &str, &Vec<String>, f64)> = BTreeMap::new();
     for e in &b.events {
-        let severity = e.rules.iter().map(|r| severity_rank(&r.severity)).min().unwrap_or(8);
+        let severity = e
+            .rules
+            .iter()
+            .map(|r| severity_rank(&r.severity))
+            .min()
+            .unwrap_or(8);
         let rules_json = serde_json::to_string(&e.rules)?;
         ev.execute(params![
             e.id,
@@ -172,7 +199,16 @@ pub fn ingest(c: &Connection, b: &TelemetryBatch, now: f64) -> AppResult<IngestO
         }
     }
     for (id, (msg, sev, tags, t)) in seen_rules {
-        info.execute(params![id as i64, msg, sev, serde_json::to_string(tags)?, t])?;
+        info.execute(params![
+            id as i64,
+            msg,
+            sev,
+            serde_json::to_string(tags)?,
+            t
+        ])?;
     }
-    Ok(IngestOutcome { duplicate: false, events: b.events.len() })
+    Ok(IngestOutcome {
+        duplicate: false,
+        events: b.events.len(),
+    })
 }

@@ -56,7 +56,9 @@ impl<T: Send, F: FnOnce(&Connection) -> AppResult<T> + Send> WriteJob for Job<T,
         let r = match (committed, result) {
             (Ok(()), Some(r)) => r,
             (Ok(()), None) => Err(AppError::Internal("job did not run".into())),
-            (Err(e), Some(Err(inner))) => Err(AppError::Internal(format!("{inner}; then commit failed: {e}"))),
+            (Err(e), Some(Err(inner))) => Err(AppError::Internal(format!(
+                "{inner}; then commit failed: {e}"
+            ))),
             (Err(e), _) => Err(AppError::Internal(format!("commit failed: {e}"))),
         };
         let _ = tx.send(r);
@@ -79,7 +81,11 @@ fn open_conn(path: &Path, sync: Sync) -> rusqlite::Result<Connection> {
     let c = Connection::open(path)?;
     c.busy_timeout(std::time::Duration::from_secs(10))?;
     c.pragma_update(None, "journal_mode", "WAL")?;
-    c.pragma_update(None, "synchronous", if sync == Sync::Full { "FULL" } else { "NORMAL" })?;
+    c.pragma_update(
+        None,
+        "synchronous",
+        if sync == Sync::Full { "FULL" } else { "NORMAL" },
+    )?;
     c.pragma_update(None, "foreign_keys", "ON")?;
     c.pragma_update(None, "temp_store", "MEMORY")?;
     c.set_prepared_statement_cache_capacity(64);
@@ -89,14 +95,22 @@ fn open_conn(path: &Path, sync: Sync) -> rusqlite::Result<Connection> {
 impl Store {
     /// Opens (creating and migrating) the database at `path`.
     pub fn open(path: &Path, sync: Sync) -> Result<Store, String> {
-        let mut wconn = open_conn(path, sync).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        schema::migrate(&mut wconn).map_err(|e| format!("cannot migrate {}: {e}", path.display()))?;
-        let current = policy::load_current(&wconn).map_err(|e| format!("cannot load the policy: {e}"))?;
-        let snapshot = Arc::new(PolicySnapshot { json: Bytes::from(serde_json::to_vec(&current).unwrap_or_default()), policy: current });
+        let mut wconn =
+            open_conn(path, sync).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        schema::migrate(&mut wconn)
+            .map_err(|e| format!("cannot migrate {}: {e}", path.display()))?;
+        let current =
+            policy::load_current(&wconn).map_err(|e| format!("cannot load the policy: {e}"))?;
+        let snapshot = Arc::new(PolicySnapshot {
+            json: Bytes::from(serde_json::to_vec(&current).unwrap_or_default()),
+            policy: current,
+        });
         let mut readers = Vec::new();
         for _ in 0..READERS {
-            let c = open_conn(path, sync).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-            c.pragma_update(None, "query_only", "ON").map_err(|e| e.to_string())?;
+            let c = open_conn(path, sync)
+                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            c.pragma_update(None, "query_only", "ON")
+                .map_err(|e| e.to_string())?;
             readers.push(c);
         }
         let (tx, rx) = mpsc::sync_channel::<Box<dyn WriteJob>>(4096);
@@ -123,7 +137,11 @@ impl Store {
         F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let job: Box<dyn WriteJob> = Box::new(Job { f: Some(f), result: None, tx });
+        let job: Box<dyn WriteJob> = Box::new(Job {
+            f: Some(f),
+            result: None,
+            tx,
+        });
         match self.writer.try_send(job) {
             Ok(()) => {}
             Err(mpsc::TrySendError::Full(job)) => {
@@ -134,9 +152,12 @@ impl Store {
                     .map_err(|e| AppError::Internal(format!("writer queue: {e}")))?
                     .map_err(|_| AppError::Unavailable("the store is closed".into()))?;
             }
-            Err(mpsc::TrySendError::Disconnected(_)) => return Err(AppError::Unavailable("the store is closed".into())),
+            Err(mpsc::TrySendError::Disconnected(_)) => {
+                return Err(AppError::Unavailable("the store is closed".into()))
+            }
         }
-        rx.await.map_err(|_| AppError::Unavailable("the writer stopped".into()))?
+        rx.await
+            .map_err(|_| AppError::Unavailable("the writer stopped".into()))?
     }
 
     /// Runs `f` on a read connection, on the blocking pool.
@@ -148,7 +169,10 @@ impl Store {
         let readers = self.readers.clone();
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = readers.lock().map_err(|_| AppError::Internal("reader pool poisoned".into()))?.pop();
+            let conn = readers
+                .lock()
+                .map_err(|_| AppError::Internal("reader pool poisoned".into()))?
+                .pop();
             let conn = match conn {
                 Some(c) => c,
                 None => open_conn(&path, Sync::Normal)?,
@@ -208,7 +232,11 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Box<dyn WriteJob>>) {
                 break;
             }
             let keep = j.run(&conn);
-            let end = if keep { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+            let end = if keep {
+                "RELEASE job"
+            } else {
+                "ROLLBACK TO job; RELEASE job"
+            };
             if let Err(e) = conn.execute_batch(end) {
                 failed_savepoint = Some(e.to_string());
                 break;

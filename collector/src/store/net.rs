@@ -45,7 +45,7 @@ pub fn spread(delta: u64, a: f64, b: f64) -> Vec<(i64, u64)> {
     if delta == 0 {
         return Vec::new();
     }
-    if !(b > a) || b - a > MAX_SPREAD {
+    if b <= a || b.is_nan() || a.is_nan() || b - a > MAX_SPREAD {
         return vec![(bucket_start(b, MINUTE), delta)];
     }
     let total = b - a;
@@ -58,7 +58,12 @@ pub fn spread(delta: u64, a: f64, b: f64) -> Vec<(i64, u64)> {
         let hi = b.min((m + MINUTE) as f64);
         if hi > lo {
             covered += hi - lo;
-            let upto = if hi >= b { delta } else { ((delta as f64) * (covered / total)).round() as u64 }.min(delta);
+            let upto = if hi >= b {
+                delta
+            } else {
+                ((delta as f64) * (covered / total)).round() as u64
+            }
+            .min(delta);
             let part = upto.saturating_sub(given);
             given = upto.max(given);
             if part > 0 {
@@ -95,7 +100,14 @@ pub fn record(
     for r in readings {
         let last: Option<(String, f64, i64, i64, i64, i64)> = get
             .query_row(params![source, r.series], |x| {
-                Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?, x.get(4)?, x.get(5)?))
+                Ok((
+                    x.get(0)?,
+                    x.get(1)?,
+                    x.get(2)?,
+                    x.get(3)?,
+                    x.get(4)?,
+                    x.get(5)?,
+                ))
             })
             .optional()?;
         let cur = [r.inbound, r.outbound, r.forwarded, r.dropped];
@@ -126,12 +138,12 @@ pub fn record(
             r.forwarded as i64,
             r.dropped as i64
         ])?;
-        for k in 0..4 {
-            if deltas[k] == 0 {
+        for (k, &delta) in deltas.iter().enumerate() {
+            if delta == 0 {
                 continue;
             }
-            totals.entry(r.namespace.clone()).or_default()[k] += deltas[k];
-            for (m, part) in spread(deltas[k], since, now) {
+            totals.entry(r.namespace.clone()).or_default()[k] += delta;
+            for (m, part) in spread(delta, since, now) {
                 minutes.entry((m, r.namespace.clone())).or_default()[k] += part;
             }
         }
@@ -145,16 +157,36 @@ pub fn record(
     )?;
     let mut coarse: BTreeMap<(i64, i64, String), [u64; 4]> = BTreeMap::new();
     for ((m, ns), d) in &minutes {
-        up.execute(params![MINUTE, m, source, ns, d[0] as i64, d[1] as i64, d[2] as i64, d[3] as i64])?;
+        up.execute(params![
+            MINUTE,
+            m,
+            source,
+            ns,
+            d[0] as i64,
+            d[1] as i64,
+            d[2] as i64,
+            d[3] as i64
+        ])?;
         for res in [HOUR, DAY] {
-            let e = coarse.entry((res, bucket_start(*m as f64, res), ns.clone())).or_default();
+            let e = coarse
+                .entry((res, bucket_start(*m as f64, res), ns.clone()))
+                .or_default();
             for k in 0..4 {
                 e[k] += d[k];
             }
         }
     }
     for ((res, t, ns), d) in &coarse {
-        up.execute(params![res, t, source, ns, d[0] as i64, d[1] as i64, d[2] as i64, d[3] as i64])?;
+        up.execute(params![
+            res,
+            t,
+            source,
+            ns,
+            d[0] as i64,
+            d[1] as i64,
+            d[2] as i64,
+            d[3] as i64
+        ])?;
     }
     Ok(totals)
 }
@@ -213,7 +245,12 @@ fn combine(s: &BTreeMap<String, SourceTotals>, hubble: bool) -> (i64, i64, i64) 
     (forwarded, dropped, seen)
 }
 
-pub fn summary(c: &Connection, w: Window, res: i64, environment: Option<&str>) -> AppResult<NetSummary> {
+pub fn summary(
+    c: &Connection,
+    w: Window,
+    res: i64,
+    environment: Option<&str>,
+) -> AppResult<NetSummary> {
     let (start, end) = bucket_range(w, res);
     let mut args: Vec<Value> = vec![res.into(), start.into(), end.into()];
     let mut sql = String::from(
@@ -233,10 +270,24 @@ pub fn summary(c: &Connection, w: Window, res: i64, environment: Option<&str>) -
         while let Some(r) = rows.next()? {
             let t: i64 = r.get(0)?;
             let src: String = r.get(1)?;
-            let v = SourceTotals { inbound: r.get(2)?, outbound: r.get(3)?, forwarded: r.get(4)?, dropped: r.get(5)? };
-            let e = per_bucket.entry(t).or_default().entry(src.clone()).or_default();
+            let v = SourceTotals {
+                inbound: r.get(2)?,
+                outbound: r.get(3)?,
+                forwarded: r.get(4)?,
+                dropped: r.get(5)?,
+            };
+            let e = per_bucket
+                .entry(t)
+                .or_default()
+                .entry(src.clone())
+                .or_default();
             let s = sources.entry(src).or_default();
-            for (a, b) in [(&mut e.inbound, v.inbound), (&mut e.outbound, v.outbound), (&mut e.forwarded, v.forwarded), (&mut e.dropped, v.dropped)] {
+            for (a, b) in [
+                (&mut e.inbound, v.inbound),
+                (&mut e.outbound, v.outbound),
+                (&mut e.forwarded, v.forwarded),
+                (&mut e.dropped, v.dropped),
+            ] {
                 *a += b;
             }
             s.inbound += v.inbound;
@@ -250,7 +301,10 @@ pub fn summary(c: &Connection, w: Window, res: i64, environment: Option<&str>) -
     let mut history = Vec::with_capacity(n);
     for i in 0..n {
         let t = start + i as i64 * res;
-        let (f, d, _) = per_bucket.get(&t).map(|s| combine(s, hubble)).unwrap_or((0, 0, 0));
+        let (f, d, _) = per_bucket
+            .get(&t)
+            .map(|s| combine(s, hubble))
+            .unwrap_or((0, 0, 0));
         history.push(NetPoint {
             t,
             forwarded: f,
@@ -273,7 +327,11 @@ pub fn summary(c: &Connection, w: Window, res: i64, environment: Option<&str>) -
         outbound_packets: ifc.outbound,
         forwarded_packets: forwarded,
         dropped_packets: dropped,
-        dropped_share: if seen > 0 { dropped as f64 / seen as f64 } else { 0.0 },
+        dropped_share: if seen > 0 {
+            dropped as f64 / seen as f64
+        } else {
+            0.0
+        },
         forwarded_per_second: forwarded as f64 / secs,
         dropped_per_second: dropped as f64 / secs,
         sources,
@@ -292,7 +350,10 @@ mod tests {
         let parts = spread(7, 59.5, 60.5);
         assert_eq!(parts.iter().map(|p| p.1).sum::<u64>(), 7);
         assert_eq!(spread(5, 100.0, 100.0), vec![(60, 5)]);
-        assert_eq!(spread(5, 0.0, 200_000.0), vec![(bucket_start(200_000.0, 60), 5)]);
+        assert_eq!(
+            spread(5, 0.0, 200_000.0),
+            vec![(bucket_start(200_000.0, 60), 5)]
+        );
         assert!(spread(0, 0.0, 10.0).is_empty());
     }
 

@@ -26,13 +26,22 @@ pub fn init(c: &Connection) -> rusqlite::Result<()> {
 }
 
 pub fn load_current(c: &Connection) -> AppResult<Policy> {
-    let doc: String = c.query_row("SELECT document FROM policy_versions ORDER BY version DESC LIMIT 1", [], |r| r.get(0))?;
-    serde_json::from_str(&doc).map_err(|e| AppError::Internal(format!("stored policy is unreadable: {e}")))
+    let doc: String = c.query_row(
+        "SELECT document FROM policy_versions ORDER BY version DESC LIMIT 1",
+        [],
+        |r| r.get(0),
+    )?;
+    serde_json::from_str(&doc)
+        .map_err(|e| AppError::Internal(format!("stored policy is unreadable: {e}")))
 }
 
 pub fn load_version(c: &Connection, version: u64) -> AppResult<Option<Policy>> {
     let doc: Option<String> = c
-        .query_row("SELECT document FROM policy_versions WHERE version = ?1", [version as i64], |r| r.get(0))
+        .query_row(
+            "SELECT document FROM policy_versions WHERE version = ?1",
+            [version as i64],
+            |r| r.get(0),
+        )
         .optional()?;
     match doc {
         None => Ok(None),
@@ -64,7 +73,10 @@ pub fn change(
     new.validate()?;
     let changed = new.changed_fields(&old);
     if changed.is_empty() {
-        return Ok(Change { policy: old, changed });
+        return Ok(Change {
+            policy: old,
+            changed,
+        });
     }
     new.version = old.version + 1;
     let old_doc = serde_json::to_string(&old)?;
@@ -77,16 +89,30 @@ pub fn change(
     c.execute(
         "INSERT INTO policy_audit(version, at, who, action, comment, changes, old, new)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![new.version as i64, now, who, action, comment, serde_json::to_string(&changed)?, old_doc, new_doc],
+        params![
+            new.version as i64,
+            now,
+            who,
+            action,
+            comment,
+            serde_json::to_string(&changed)?,
+            old_doc,
+            new_doc
+        ],
     )?;
     if new.masks != old.masks {
         c.execute("DELETE FROM masks", [])?;
-        let mut st = c.prepare_cached("INSERT OR IGNORE INTO masks(rule_id, authority, path) VALUES (?1, ?2, ?3)")?;
+        let mut st = c.prepare_cached(
+            "INSERT OR IGNORE INTO masks(rule_id, authority, path) VALUES (?1, ?2, ?3)",
+        )?;
         for m in &new.masks {
             st.execute(params![m.rule_id as i64, m.authority, m.path])?;
         }
     }
-    Ok(Change { policy: new, changed })
+    Ok(Change {
+        policy: new,
+        changed,
+    })
 }
 
 /// `PUT /api/v1/policy`.
@@ -113,22 +139,38 @@ pub fn put(c: &Connection, who: &str, update: PolicyUpdate) -> AppResult<Change>
 }
 
 /// Masks every rule of event `event_id` for the event's authority and path.
-pub fn mask_event(c: &Connection, who: &str, event_id: i64, unmask: bool, comment: Option<&str>) -> AppResult<(Change, Vec<Mask>)> {
+pub fn mask_event(
+    c: &Connection,
+    who: &str,
+    event_id: i64,
+    unmask: bool,
+    comment: Option<&str>,
+) -> AppResult<(Change, Vec<Mask>)> {
     let row: Option<(String, String, String)> = c
-        .query_row("SELECT authority, path, rules FROM events WHERE id = ?1", [event_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row(
+            "SELECT authority, path, rules FROM events WHERE id = ?1",
+            [event_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .optional()?;
     let Some((authority, path, rules)) = row else {
         return Err(AppError::NotFound(format!("no event {event_id}")));
     };
     let rules: Vec<crate::wire::EventRule> = serde_json::from_str(&rules)?;
-    let mut masks: Vec<Mask> =
-        rules.iter().map(|r| Mask { rule_id: r.id, authority: authority.clone(), path: path.clone() }).collect();
+    let mut masks: Vec<Mask> = rules
+        .iter()
+        .map(|r| Mask {
+            rule_id: r.id,
+            authority: authority.clone(),
+            path: path.clone(),
+        })
+        .collect();
     masks.sort();
     masks.dedup();
     if masks.is_empty() {
-        return Err(AppError::Unprocessable(format!("event {event_id} names no rule to mask")));
+        return Err(AppError::Unprocessable(format!(
+            "event {event_id} names no rule to mask"
+        )));
     }
     let m2 = masks.clone();
     let action = if unmask { "unmask" } else { "mask" };
@@ -147,7 +189,14 @@ pub fn mask_event(c: &Connection, who: &str, event_id: i64, unmask: bool, commen
 ///
 /// Per WIRE.md a host entry's `disabled_rules` replaces the global list for
 /// that host, so a host entry created here starts from the global list.
-pub fn set_rule(c: &Connection, who: &str, rule_id: u64, host: Option<&str>, off: bool, comment: Option<&str>) -> AppResult<Change> {
+pub fn set_rule(
+    c: &Connection,
+    who: &str,
+    rule_id: u64,
+    host: Option<&str>,
+    off: bool,
+    comment: Option<&str>,
+) -> AppResult<Change> {
     let action = match (off, host) {
         (true, None) => "rule-off",
         (true, Some(_)) => "rule-off-host",
@@ -165,7 +214,10 @@ pub fn set_rule(c: &Connection, who: &str, rule_id: u64, host: Option<&str>, off
             }
             Some(h) => {
                 let global = p.disabled_rules.clone();
-                let entry = p.hosts.entry(h.to_string()).or_insert_with(HostOverride::default);
+                let entry = p
+                    .hosts
+                    .entry(h.to_string())
+                    .or_insert_with(HostOverride::default);
                 let list = entry.disabled_rules.get_or_insert(global);
                 if off {
                     list.push(rule_id);

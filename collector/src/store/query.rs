@@ -91,8 +91,12 @@ pub fn waf_summary(
 ) -> AppResult<WafSummary> {
     let (start, end) = bucket_range(w, res);
     let n = ((end - start + res - 1) / res) as usize;
-    let mut history: Vec<WafPoint> =
-        (0..n).map(|i| WafPoint { t: start + i as i64 * res, ..Default::default() }).collect();
+    let mut history: Vec<WafPoint> = (0..n)
+        .map(|i| WafPoint {
+            t: start + i as i64 * res,
+            ..Default::default()
+        })
+        .collect();
     let mut sql = String::from(
         "SELECT t, sum(pass), sum(detected), sum(blocked) FROM waf_buckets WHERE res = ?1 AND t >= ?2 AND t < ?3",
     );
@@ -138,7 +142,11 @@ pub fn waf_summary(
         anomalous,
         detected,
         blocked,
-        anomalous_share: if total > 0 { anomalous as f64 / total as f64 } else { 0.0 },
+        anomalous_share: if total > 0 {
+            anomalous as f64 / total as f64
+        } else {
+            0.0
+        },
         history,
     })
 }
@@ -184,7 +192,11 @@ fn where_clause(f: &EventFilter) -> (String, Vec<Value>) {
         push("e.time < ?", t.into(), &mut args);
     }
     if let Some(r) = f.rule {
-        push("e.id IN (SELECT event_id FROM event_rules WHERE rule_id = ?)", (r as i64).into(), &mut args);
+        push(
+            "e.id IN (SELECT event_id FROM event_rules WHERE rule_id = ?)",
+            (r as i64).into(),
+            &mut args,
+        );
     }
     if let Some(a) = &f.authority {
         push("e.authority = ?", a.clone().into(), &mut args);
@@ -207,7 +219,11 @@ fn where_clause(f: &EventFilter) -> (String, Vec<Value>) {
     if !f.include_masked {
         conds.push(VISIBLE.to_string());
     }
-    let w = if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) };
+    let w = if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conds.join(" AND "))
+    };
     (w, args)
 }
 
@@ -241,12 +257,14 @@ pub struct EventDetail {
     pub rules: Vec<EventRule>,
 }
 
-const EVENT_COLS: &str = "e.id, e.event_key, e.time, e.environment, e.instance, e.authority, e.client, e.method,
+const EVENT_COLS: &str =
+    "e.id, e.event_key, e.time, e.environment, e.instance, e.authority, e.client, e.method,
     e.path, e.action, e.status, e.inbound_score, e.outbound_score, e.severity, e.rules,
     e.request_line, e.policy_version, e.batch_id";
 
 fn masked_set(c: &Connection, authority: &str, path: &str) -> AppResult<Vec<u64>> {
-    let mut st = c.prepare_cached("SELECT rule_id FROM masks WHERE authority = ?1 AND path = ?2")?;
+    let mut st =
+        c.prepare_cached("SELECT rule_id FROM masks WHERE authority = ?1 AND path = ?2")?;
     let rows = st.query_map([authority, path], |r| r.get::<_, i64>(0))?;
     Ok(rows.filter_map(|r| r.ok()).map(|v| v as u64).collect())
 }
@@ -295,15 +313,25 @@ pub struct EventPage {
 pub fn list_events(c: &Connection, f: &EventFilter, limit: u32) -> AppResult<EventPage> {
     let (w, mut args) = where_clause(f);
     args.push((limit as i64).into());
-    let sql = format!("SELECT {EVENT_COLS} FROM events e{w} ORDER BY e.id DESC LIMIT ?{}", args.len());
+    let sql = format!(
+        "SELECT {EVENT_COLS} FROM events e{w} ORDER BY e.id DESC LIMIT ?{}",
+        args.len()
+    );
     let mut st = c.prepare_cached(&sql)?;
     let mut rows = st.query(params_from_iter(args))?;
     let mut events = Vec::new();
     while let Some(r) = rows.next()? {
         events.push(row_to_detail(c, r)?.summary);
     }
-    let next_cursor = if events.len() as u32 == limit { events.last().map(|e| e.id) } else { None };
-    Ok(EventPage { events, next_cursor })
+    let next_cursor = if events.len() as u32 == limit {
+        events.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(EventPage {
+        events,
+        next_cursor,
+    })
 }
 
 pub fn get_event(c: &Connection, id: i64) -> AppResult<EventDetail> {
@@ -326,7 +354,13 @@ pub struct TopRule {
 }
 
 /// Rules by hits (from the counters, so they outlive raw events).
-pub fn top_rules(c: &Connection, w: Window, res: i64, environment: Option<&str>, limit: u32) -> AppResult<Vec<TopRule>> {
+pub fn top_rules(
+    c: &Connection,
+    w: Window,
+    res: i64,
+    environment: Option<&str>,
+    limit: u32,
+) -> AppResult<Vec<TopRule>> {
     let (start, end) = bucket_range(w, res);
     let mut args: Vec<Value> = vec![res.into(), start.into(), end.into()];
     let mut sql = String::from(
@@ -338,7 +372,10 @@ pub fn top_rules(c: &Connection, w: Window, res: i64, environment: Option<&str>,
         sql.push_str(&format!(" AND b.environment = ?{}", args.len()));
     }
     args.push((limit as i64).into());
-    sql.push_str(&format!(" GROUP BY b.rule_id ORDER BY n DESC, b.rule_id LIMIT ?{}", args.len()));
+    sql.push_str(&format!(
+        " GROUP BY b.rule_id ORDER BY n DESC, b.rule_id LIMIT ?{}",
+        args.len()
+    ));
     let mut st = c.prepare_cached(&sql)?;
     let rows = st.query_map(params_from_iter(args), |r| {
         let tags: Option<String> = r.get(4)?;
@@ -367,10 +404,19 @@ pub struct TopEntry {
 }
 
 /// Top attacking clients or targeted paths, from the (unmasked) raw events.
-pub fn top_events(c: &Connection, f: &EventFilter, by_path: bool, limit: u32) -> AppResult<Vec<TopEntry>> {
+pub fn top_events(
+    c: &Connection,
+    f: &EventFilter,
+    by_path: bool,
+    limit: u32,
+) -> AppResult<Vec<TopEntry>> {
     let (w, mut args) = where_clause(f);
     args.push((limit as i64).into());
-    let keys = if by_path { "e.authority, e.path" } else { "e.client" };
+    let keys = if by_path {
+        "e.authority, e.path"
+    } else {
+        "e.client"
+    };
     let sql = format!(
         "SELECT {keys}, count(*) AS n, sum(e.action = 'blocked'), max(e.time) FROM events e{w}
          GROUP BY {keys} ORDER BY n DESC LIMIT ?{}",
@@ -415,7 +461,11 @@ pub struct Instance {
     pub body_limit_events: i64,
 }
 
-pub fn instances(c: &Connection, current_version: u64, environment: Option<&str>) -> AppResult<Vec<Instance>> {
+pub fn instances(
+    c: &Connection,
+    current_version: u64,
+    environment: Option<&str>,
+) -> AppResult<Vec<Instance>> {
     let mut st = c.prepare_cached(
         "SELECT instance, environment, policy_version, version_since, first_seen, last_seen, batches,
                 dropped_events, body_limit_events FROM instances
@@ -441,5 +491,7 @@ pub fn instances(c: &Connection, current_version: u64, environment: Option<&str>
 
 /// Number of stored events (for /metrics).
 pub fn event_count(c: &Connection) -> AppResult<i64> {
-    Ok(c.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).optional()?.unwrap_or(0))
+    Ok(c.query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
 }

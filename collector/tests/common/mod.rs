@@ -32,7 +32,12 @@ impl Default for Opts {
     fn default() -> Self {
         Opts {
             config: String::new(),
-            args: vec!["--proc-net-dev".into(), "off".into(), "--nft".into(), "off".into()],
+            args: vec![
+                "--proc-net-dev".into(),
+                "off".into(),
+                "--nft".into(),
+                "off".into(),
+            ],
             env: Vec::new(),
             write_token: true,
         }
@@ -40,7 +45,10 @@ impl Default for Opts {
 }
 
 pub fn now() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
 }
 
 impl Server {
@@ -99,7 +107,12 @@ impl Server {
             };
             if let Some(a) = line.strip_prefix("palisade collector listening on http://") {
                 let addr = a.trim().parse().unwrap();
-                return Server { child, addr, data: data.to_path_buf(), lines: rx };
+                return Server {
+                    child,
+                    addr,
+                    data: data.to_path_buf(),
+                    lines: rx,
+                };
             }
         }
     }
@@ -156,22 +169,38 @@ impl Drop for Server {
 }
 
 pub fn parse(body: &[u8]) -> Value {
-    serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+    serde_json::from_slice(body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
 }
 
 /// One HTTP/1.1 request on a fresh connection; returns status and body.
-pub fn request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&[u8]>) -> (u16, Vec<u8>) {
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&[u8]>,
+) -> (u16, Vec<u8>) {
     try_request(addr, method, path, token, body).expect("connect")
 }
 
 /// Like [`request`], but `None` when the connection is refused.
-pub fn try_request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&[u8]>) -> Option<(u16, Vec<u8>)> {
+pub fn try_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&[u8]>,
+) -> Option<(u16, Vec<u8>)> {
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
     if let Some(t) = token {
         head.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
     if let Some(b) = body {
-        head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len()));
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            b.len()
+        ));
     }
     head.push_str("\r\n");
     let mut raw = head.into_bytes();
@@ -193,11 +222,20 @@ pub fn try_raw_request(addr: SocketAddr, raw: &[u8]) -> Option<(u16, Vec<u8>)> {
     let _ = s.write_all(raw);
     let mut buf = Vec::new();
     let _ = s.read_to_end(&mut buf);
-    let Some(split) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { return Some((0, buf)) };
+    let Some(split) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Some((0, buf));
+    };
     let head = String::from_utf8_lossy(&buf[..split]).to_string();
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let mut body = buf[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         body = dechunk(&body);
     }
     Some((status, body))
@@ -205,8 +243,7 @@ pub fn try_raw_request(addr: SocketAddr, raw: &[u8]) -> Option<(u16, Vec<u8>)> {
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(i) = b.windows(2).position(|w| w == b"\r\n") else { break };
+    while let Some(i) = b.windows(2).position(|w| w == b"\r\n") {
         let n = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).trim(), 16).unwrap_or(0);
         if n == 0 || b.len() < i + 2 + n {
             break;
@@ -218,7 +255,13 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
 }
 
 /// A telemetry batch with the given counters (authority, outcome, count).
-pub fn batch(id: &str, instance: &str, env: &str, sent_at: f64, counters: &[(&str, &str, u64)]) -> Value {
+pub fn batch(
+    id: &str,
+    instance: &str,
+    env: &str,
+    sent_at: f64,
+    counters: &[(&str, &str, u64)],
+) -> Value {
     serde_json::json!({
         "batch_id": id, "instance": instance, "environment": env, "policy_version": 1,
         "sent_at": sent_at,
@@ -228,7 +271,15 @@ pub fn batch(id: &str, instance: &str, env: &str, sent_at: f64, counters: &[(&st
 }
 
 /// A security event with one rule per id.
-pub fn event(id: &str, time: f64, authority: &str, client: &str, path: &str, action: &str, rules: &[(u64, &str)]) -> Value {
+pub fn event(
+    id: &str,
+    time: f64,
+    authority: &str,
+    client: &str,
+    path: &str,
+    action: &str,
+    rules: &[(u64, &str)],
+) -> Value {
     serde_json::json!({
         "id": id, "time": time, "authority": authority, "client": client, "method": "GET", "path": path,
         "request_line": format!("GET {path}?q=x HTTP/1.1"), "inbound_score": 10, "outbound_score": 0,
