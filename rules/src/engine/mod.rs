@@ -266,6 +266,9 @@ impl<'r> Transaction<'r> {
     pub fn new(rules: &'r RuleSet, id: &str, overrides: &Overrides) -> Self {
         let mut data = TxData::new();
         data.set_scalar(Scalar::UniqueId, id.as_bytes().to_vec());
+        // REQBODY_PROCESSOR exists (empty) until a Content-Type or ctl picks one,
+        // so rules can test for "no processor".
+        data.set_scalar(Scalar::ReqbodyProcessor, Vec::new());
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         set_time(&mut data, now);
         let mut stores = Stores::default();
@@ -369,11 +372,13 @@ impl<'r> Transaction<'r> {
         };
         d.set_scalar(Scalar::PathInfo, path.to_vec());
         d.set_scalar(Scalar::RequestFilename, path.to_vec());
-        if let Some(p) = path.iter().rposition(|&c| c == b'/' || c == b'\\') {
-            if p + 1 < path.len() {
-                d.set_scalar(Scalar::RequestBasename, path[p + 1..].to_vec());
-            }
-        }
+        // The part after the last `/` or `\`: empty for `/dir/`, so rules can
+        // still test it.
+        let base = match path.iter().rposition(|&c| c == b'/' || c == b'\\') {
+            Some(p) => &path[p + 1..],
+            None => path,
+        };
+        d.set_scalar(Scalar::RequestBasename, base.to_vec());
         // REQUEST_URI drops a `scheme://host` prefix, as ModSecurity does.
         let mut request_uri: &[u8] = &decoded;
         if !decoded.is_empty() && decoded[0] != b'/' {
@@ -478,7 +483,7 @@ impl<'r> Transaction<'r> {
 
     fn process_body(&mut self) {
         let body = std::mem::take(&mut self.request_body);
-        let processor = self.data.scalar(Scalar::ReqbodyProcessor).map(|p| p.to_vec());
+        let processor = self.data.scalar(Scalar::ReqbodyProcessor).filter(|p| !p.is_empty()).map(|p| p.to_vec());
         let content_type = self
             .data
             .request_headers
@@ -517,7 +522,17 @@ impl<'r> Transaction<'r> {
         self.data.set_scalar(Scalar::FullRequest, full);
         if !body.is_empty() {
             self.data.set_scalar(Scalar::RequestBodyLength, body.len().to_string().into_bytes());
-            self.data.set_scalar(Scalar::RequestBody, body);
+            // The raw body is exposed for the URLENCODED and JSON processors
+            // (JSON keys and structure are only partly visible in the
+            // flattened ARGS names), and when a rule forced it with
+            // ctl:forceRequestBodyVariable. XML and multipart bodies are
+            // inspected through what their processors parsed (XML text and
+            // attributes, form fields and file names), so element names and
+            // file contents do not raise false positives.
+            let raw_visible = matches!(processor.as_deref(), Some(b"URLENCODED") | Some(b"JSON"));
+            if raw_visible || self.st.force_request_body_variable {
+                self.data.set_scalar(Scalar::RequestBody, body);
+            }
         }
     }
 
