@@ -86,7 +86,8 @@ impl Policy {
         Ok(p)
     }
 
-    fn check(&self) -> Result<(), String> {
+    /// Checks value ranges (serde checks only the shape).
+    pub fn check(&self) -> Result<(), String> {
         let pl_ok = |pl: u8| (1..=4).contains(&pl);
         if !pl_ok(self.paranoia_level) {
             return Err(format!("policy: paranoia_level {} is not 1 to 4", self.paranoia_level));

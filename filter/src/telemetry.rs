@@ -199,6 +199,12 @@ impl WorkerBuffer {
         self.ring.push(e);
     }
 
+    /// Counts events lost outside the buffer (e.g. a report that could
+    /// not be handed over).
+    pub fn count_dropped(&mut self, n: u64) {
+        self.ring.dropped += n;
+    }
+
     pub fn is_empty(&self) -> bool {
         self.counters.is_empty()
             && self.rule_hits.is_empty()
@@ -313,8 +319,9 @@ impl Aggregator {
         self.ring.dropped + self.dropped_by_workers
     }
 
-    pub fn has_pending(&self) -> bool {
-        self.pending.is_some()
+    /// The batch sent and not yet acknowledged.
+    pub fn pending(&self) -> Option<&Batch> {
+        self.pending.as_ref()
     }
 
     /// The batch to send now: the unacknowledged one if any (same id),
