@@ -137,7 +137,7 @@ impl FilterRoot {
             policy_checked_ms: Cell::new(0),
             buffer: RefCell::new(buffer),
             tx_seq: Cell::new(0),
-            vm_tag: props::now_ms() ^ (u64::from(std::process::id()) << 40),
+            vm_tag: props::random_u64(),
         });
         shared.refresh_policy(true);
         let _ = hostcalls::set_tick_period(Duration::from_secs(1));

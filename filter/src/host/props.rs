@@ -1,7 +1,7 @@
 //! Small, non-panicking wrappers over host calls (the SDK's trait methods
 //! unwrap host errors, which would abort the VM).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::BufferType;
@@ -30,9 +30,13 @@ pub fn now_secs() -> f64 {
     now_ms() as f64 / 1000.0
 }
 
-#[allow(dead_code)]
-pub fn system_time() -> SystemTime {
-    hostcalls::get_current_time().unwrap_or(UNIX_EPOCH)
+/// 64 random bits (WASI `random_get`, through std's hasher seeding), mixed
+/// with the clock in case the host gives none.
+pub fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(now_ms());
+    h.finish()
 }
 
 /// Splits `ip:port` / `[v6]:port` into address and port.
