@@ -64,11 +64,17 @@ pub enum LimitAction {
 pub struct RequestBody {
     pub limit_bytes: usize,
     pub on_limit: LimitAction,
+    /// Hold the request headers until the body is inspected, so the upstream
+    /// sees nothing of a blocked request. Needs Envoy's
+    /// `allow_on_headers_stop_iteration: true` in the wasm plugin config
+    /// (Istio's WasmPlugin cannot set it). Off: headers go upstream at once,
+    /// the body is held until inspected.
+    pub hold_headers: bool,
 }
 
 impl Default for RequestBody {
     fn default() -> Self {
-        RequestBody { limit_bytes: 128 * 1024, on_limit: LimitAction::Reject }
+        RequestBody { limit_bytes: 128 * 1024, on_limit: LimitAction::Reject, hold_headers: false }
     }
 }
 

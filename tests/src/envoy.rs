@@ -145,6 +145,7 @@ fn static_cluster(name: &str, port: u16) -> Value {
 fn config(opts: &Options, listen: u16, admin: u16, wasm: &Path) -> Value {
     let mut filter = wasm_config("palisade", &opts.filter, wasm);
     filter["failure_policy"] = json!("FAIL_CLOSED");
+    filter["allow_on_headers_stop_iteration"] = json!(true);
     let mut clusters = vec![static_cluster("app", opts.backend_port)];
     let mut cfg = json!({
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin}}},
@@ -226,6 +227,8 @@ fn spawn(opts: &Options) -> (Child, PathBuf, u16, u16) {
         .arg("-c")
         .arg(&cfg_path)
         .args(["--disable-hot-restart", "-l", "info", "--concurrency", &opts.concurrency.to_string()])
+        // e.g. PALISADE_ENVOY_LOG=http:debug,wasm:debug when investigating.
+        .args(std::env::var("PALISADE_ENVOY_LOG").map(|c| vec!["--component-log-level".to_string(), c]).unwrap_or_default())
         // The log goes to stderr, unbuffered, so it can be read while Envoy runs.
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -98,7 +98,7 @@ pub fn read_message<R: BufRead>(r: &mut R, is_response: bool) -> io::Result<Opti
 /// Sends raw bytes to `addr` and reads one response (connection closed after).
 pub fn send_raw(addr: &str, raw: &[u8]) -> io::Result<Message> {
     let mut s = TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(15)))?;
+    s.set_read_timeout(Some(Duration::from_secs(std::env::var("PALISADE_HTTP_TIMEOUT").ok().and_then(|v| v.parse().ok()).unwrap_or(15))))?;
     s.write_all(raw)?;
     let mut r = BufReader::new(s);
     read_message(&mut r, true)?.ok_or_else(|| bad("connection closed without a response"))

@@ -35,6 +35,7 @@ pub struct Shared {
     pub buffer: RefCell<WorkerBuffer>,
     tx_seq: Cell<u64>,
     vm_tag: u64,
+    warned_hold_headers: Cell<bool>,
 }
 
 impl Shared {
@@ -77,6 +78,18 @@ impl Shared {
                 }
             }
             Err(e) => log::warn!("palisade: ignoring published policy: {e}"),
+        }
+    }
+
+    /// Said once per VM: a request ended while its body was awaited and no
+    /// body callback ever came, the sign of `hold_headers` without Envoy's
+    /// `allow_on_headers_stop_iteration`.
+    pub fn warn_hold_headers(&self) {
+        if !self.warned_hold_headers.replace(true) {
+            log::error!(
+                "palisade: a request body never reached the filter; request_body.hold_headers needs \
+                 allow_on_headers_stop_iteration: true in Envoy's wasm plugin config"
+            );
         }
     }
 
@@ -138,6 +151,7 @@ impl FilterRoot {
             buffer: RefCell::new(buffer),
             tx_seq: Cell::new(0),
             vm_tag: props::random_u64(),
+            warned_hold_headers: Cell::new(false),
         });
         shared.refresh_policy(true);
         let _ = hostcalls::set_tick_period(Duration::from_secs(1));

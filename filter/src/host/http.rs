@@ -74,6 +74,8 @@ pub struct Http {
     /// Matched rules already written to the error log.
     logged_upto: usize,
     enforced_rule: Option<u32>,
+    /// A request body callback came (to detect a host that withholds them).
+    body_seen: bool,
 }
 
 impl Http {
@@ -98,6 +100,7 @@ impl Http {
             body_limit_hit: false,
             logged_upto: 0,
             enforced_rule: None,
+            body_seen: false,
         }
     }
 
@@ -318,10 +321,18 @@ impl HttpContext for Http {
             return Action::Pause;
         }
         self.stage = Stage::RequestBody;
-        Action::Pause
+        if self.shared.config.request_body.hold_headers {
+            // Needs Envoy's allow_on_headers_stop_iteration; otherwise Envoy
+            // stops all iteration and the body never reaches the filter.
+            Action::Pause
+        } else {
+            // Headers go upstream now; the body is held until inspected.
+            Action::Continue
+        }
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        self.body_seen = true;
         if self.stage != Stage::RequestBody {
             return Action::Continue;
         }
@@ -437,6 +448,9 @@ impl HttpContext for Http {
     }
 
     fn on_log(&mut self) {
+        if self.stage == Stage::RequestBody && !self.body_seen && self.shared.config.request_body.hold_headers {
+            self.shared.warn_hold_headers();
+        }
         if self.mode != Mode::Off {
             self.with_tx(|tx| tx.process_logging());
             self.log_new_matches();
