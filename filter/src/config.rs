@@ -467,7 +467,7 @@ impl FilterConfig {
         let mut best: Option<(&str, usize)> = None;
         for (pat, set) in &self.authorities {
             if let Some(suffix) = pat.strip_prefix('*') {
-                if authority.ends_with(suffix) && best.map_or(true, |(_, l)| suffix.len() > l) {
+                if authority.ends_with(suffix) && best.is_none_or(|(_, l)| suffix.len() > l) {
                     best = Some((set, suffix.len()));
                 }
             }

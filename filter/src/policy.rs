@@ -179,8 +179,8 @@ impl ActivePolicy {
     pub fn is_masked(&self, rule_id: u32, authority: &str, path: &str) -> bool {
         self.masks.get(&rule_id).is_some_and(|ms| {
             ms.iter().any(|m| {
-                m.authority.as_deref().map_or(true, |a| crate::config::normalize_authority(a) == authority)
-                    && m.path.as_deref().map_or(true, |p| p == path)
+                m.authority.as_deref().is_none_or(|a| crate::config::normalize_authority(a) == authority)
+                    && m.path.as_deref().is_none_or(|p| p == path)
             })
         })
     }

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use crate::http::{read_message, write_response, Message};
+use crate::http::{read_message, Message};
 
 pub struct Backend {
     pub port: u16,

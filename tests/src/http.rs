@@ -2,7 +2,7 @@
 //! test client, the echo backend and the fake collector. Requests are sent
 //! byte for byte as given, so tests control exactly what goes on the wire.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 

@@ -21,8 +21,8 @@ proxy_wasm::main! {{
 /// One plugin instance in one VM.
 enum Root {
     Unconfigured,
-    Filter(filter::FilterRoot),
-    Service(service::ServiceRoot),
+    Filter(Box<filter::FilterRoot>),
+    Service(Box<service::ServiceRoot>),
 }
 
 impl Context for Root {
@@ -46,7 +46,7 @@ impl RootContext for Root {
         match parsed {
             PluginConfig::Filter(cfg) => match filter::FilterRoot::start(*cfg) {
                 Ok(root) => {
-                    *self = Root::Filter(root);
+                    *self = Root::Filter(Box::new(root));
                     true
                 }
                 Err(msg) => {
@@ -56,7 +56,7 @@ impl RootContext for Root {
             },
             PluginConfig::Service(cfg) => match service::ServiceRoot::start(cfg) {
                 Ok(root) => {
-                    *self = Root::Service(root);
+                    *self = Root::Service(Box::new(root));
                     true
                 }
                 Err(msg) => {

@@ -71,7 +71,7 @@ impl ServiceRoot {
                 Ok(r) => self.agg.merge(r),
                 Err(e) => {
                     self.bad_reports += 1;
-                    if self.bad_reports == 1 || self.bad_reports % 1000 == 0 {
+                    if self.bad_reports == 1 || self.bad_reports.is_multiple_of(1000) {
                         log::warn!("palisade service: unreadable worker report ({}): {e}", self.bad_reports);
                     }
                 }
