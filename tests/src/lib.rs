@@ -9,10 +9,12 @@
 //! | [`backend`]   | the albedo-like upstream                              |
 //! | [`collector`] | the stand-in for palisade-collector (WIRE.md)         |
 //! | [`http`]      | a byte-exact HTTP/1.1 client and message reader       |
+//! | [`h2c`]       | an HTTP/2 client for bodies that end with trailers    |
 
 pub mod backend;
 pub mod collector;
 pub mod envoy;
+pub mod h2c;
 pub mod http;
 
 use serde_json::{json, Value};

@@ -127,3 +127,20 @@ fn shipped_envoy_yaml_validates() {
     let log = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "envoy/envoy.yaml does not validate:\n{log}");
 }
+
+/// SQL injection in an HTTP/2 form body that ends with trailers is caught in
+/// phase 2, which runs when the trailers arrive.
+#[test]
+fn sqli_in_http2_body_with_trailers_is_blocked() {
+    let s = Stack::start(crs("block"));
+    let (status, _) = palisade_tests::h2c::post_with_trailers(
+        s.addr(),
+        "/login",
+        "application/x-www-form-urlencoded",
+        b"user=admin&id=1%27%20OR%201%3D1--",
+        &[("x-checksum", "abc")],
+    )
+    .expect("h2 request");
+    assert_eq!(status, 403);
+    assert!(s.backend.received().is_empty(), "the attack reached the backend");
+}

@@ -69,3 +69,26 @@ fn metrics_are_exported() {
     assert!(text.contains("# TYPE palisade_anomaly_score histogram"), "{text}");
     assert!(text.contains("palisade_anomaly_score_bucket{le=\"5\"}"), "custom buckets missing:\n{text}");
 }
+
+/// An HTTP/2 request whose body ends with trailers: the body phase runs when
+/// the trailers arrive (the body never has end-of-stream), then it passes.
+#[test]
+fn http2_body_ending_with_trailers_passes() {
+    for hold in [true, false] {
+        let mut cfg = filter_config("block");
+        cfg["request_body"] = serde_json::json!({"hold_headers": hold});
+        let s = Stack::start(cfg);
+        let body = b"a=1&b=two";
+        let (status, echoed) = palisade_tests::h2c::post_with_trailers(
+            s.addr(),
+            "/h2",
+            "application/x-www-form-urlencoded",
+            body,
+            &[("x-checksum", "abc")],
+        )
+        .unwrap_or_else(|e| panic!("hold_headers {hold}: {e}"));
+        assert_eq!(status, 200, "hold_headers {hold}");
+        assert_eq!(echoed, body);
+        assert_eq!(s.backend.received()[0].body, body);
+    }
+}
