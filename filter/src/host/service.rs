@@ -41,7 +41,8 @@ impl ServiceRoot {
         let agg = Aggregator::new(
             &instance,
             &config.environment,
-            &format!("{instance}-{started:x}"),
+            // Unique per service start, even for two VMs started in the same ms.
+            &format!("{instance}-{started:x}{:04x}", props::random_u64() & 0xffff),
             config.max_buffered_events,
             config.max_batch_events,
         );
