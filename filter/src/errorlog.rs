@@ -2,8 +2,9 @@
 //! that go-ftw and log tooling read:
 //! `ModSecurity: Warning. ... [id "942100"] [msg "..."] [data "..."] [severity "2"] [tag "..."] ...`.
 //!
-//! Field values are escaped so a record is always one line and a `"` inside a
-//! value cannot end the bracketed field early.
+//! Field values are escaped the way libmodsecurity 3.0.9 writes them (`\xHH`),
+//! so a record is always one line and a `"` inside `[data]` cannot end the
+//! field early.
 
 use std::fmt::Write;
 
@@ -17,9 +18,21 @@ pub struct LineContext<'a> {
     pub transaction_id: &'a str,
 }
 
-/// Appends `s` with `"`, `\` and control bytes escaped, cut at `max` bytes
-/// (on a character boundary).
-fn push_escaped(out: &mut String, s: &str, max: usize) {
+/// How a field's text is escaped, following libmodsecurity 3.0.9's log.
+#[derive(Clone, Copy)]
+enum Esc {
+    /// Text copied from the rule (msg, tags, file): control characters as
+    /// `\xHH`, everything else as is.
+    RuleText,
+    /// Request-derived values (variable, value): bytes outside printable
+    /// ASCII as `\xHH`.
+    Value,
+    /// `[data]`: like `Value`, and `"` and `\` as well.
+    Data,
+}
+
+/// Appends `s` escaped, cut after `max` input bytes (marked with `...`).
+fn push(out: &mut String, s: &str, esc: Esc, max: usize) {
     let mut used = 0;
     for c in s.chars() {
         if used + c.len_utf8() > max {
@@ -27,31 +40,37 @@ fn push_escaped(out: &mut String, s: &str, max: usize) {
             return;
         }
         used += c.len_utf8();
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
+        let plain = match esc {
+            Esc::RuleText => !c.is_control(),
+            Esc::Value => (' '..='~').contains(&c),
+            Esc::Data => (' '..='~').contains(&c) && c != '"' && c != '\\',
+        };
+        if plain {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                let _ = write!(out, "\\x{b:02x}");
             }
-            c => out.push(c),
         }
     }
 }
 
-fn field(out: &mut String, name: &str, value: &str, max: usize) {
+fn field(out: &mut String, name: &str, value: &str, esc: Esc, max: usize) {
     out.push_str(" [");
     out.push_str(name);
     out.push_str(" \"");
-    push_escaped(out, value, max);
+    push(out, value, esc, max);
     out.push_str("\"]");
 }
 
 /// Formats the record for one matched rule. `denied` is `Some(status)` when
-/// this rule's disruptive action was enforced.
+/// this rule's disruptive action was enforced. Empty msg, data, severity and
+/// ver are left out, as ModSecurity does.
 pub fn format(rule: &MatchedRule, ctx: &LineContext<'_>, denied: Option<u16>) -> String {
     let mut out = String::with_capacity(256 + rule.msg.len() + rule.data.len());
     out.push_str("[client ");
-    push_escaped(&mut out, ctx.client, 64);
+    push(&mut out, ctx.client, Esc::Value, 64);
     out.push_str("] ModSecurity: ");
     match denied {
         Some(status) => {
@@ -59,28 +78,36 @@ pub fn format(rule: &MatchedRule, ctx: &LineContext<'_>, denied: Option<u16>) ->
         }
         None => out.push_str("Warning. "),
     }
-    if !rule.variable.is_empty() {
-        out.push_str("Matched variable `");
-        push_escaped(&mut out, &rule.variable, 256);
-        out.push_str("' (Value: `");
-        push_escaped(&mut out, &rule.value, 256);
-        out.push_str("')");
+    if rule.variable.is_empty() {
+        out.push_str("Matched.");
     } else {
-        out.push_str("Matched (unconditional rule)");
+        out.push_str("Matched variable `");
+        push(&mut out, &rule.variable, Esc::Value, 256);
+        out.push_str("' (Value: `");
+        push(&mut out, &rule.value, Esc::Value, 1024);
+        out.push_str("' )");
     }
-    field(&mut out, "file", &rule.file, 256);
-    field(&mut out, "line", &rule.line.to_string(), 16);
-    field(&mut out, "id", &rule.id.to_string(), 16);
-    field(&mut out, "msg", &rule.msg, 1024);
-    field(&mut out, "data", &rule.data, 1024);
-    field(&mut out, "severity", &rule.severity.map(|s| s.to_string()).unwrap_or_default(), 8);
-    field(&mut out, "ver", &rule.ver, 64);
+    field(&mut out, "file", &rule.file, Esc::RuleText, 256);
+    field(&mut out, "line", &rule.line.to_string(), Esc::RuleText, 16);
+    field(&mut out, "id", &rule.id.to_string(), Esc::RuleText, 16);
+    if !rule.msg.is_empty() {
+        field(&mut out, "msg", &rule.msg, Esc::RuleText, 1024);
+    }
+    if !rule.data.is_empty() {
+        field(&mut out, "data", &rule.data, Esc::Data, 1024);
+    }
+    if let Some(sev) = rule.severity {
+        field(&mut out, "severity", &sev.to_string(), Esc::RuleText, 8);
+    }
+    if !rule.ver.is_empty() {
+        field(&mut out, "ver", &rule.ver, Esc::RuleText, 64);
+    }
     for tag in &rule.tags {
-        field(&mut out, "tag", tag, 256);
+        field(&mut out, "tag", tag, Esc::RuleText, 256);
     }
-    field(&mut out, "hostname", ctx.authority, 256);
-    field(&mut out, "uri", ctx.uri, 1024);
-    field(&mut out, "unique_id", ctx.transaction_id, 128);
+    field(&mut out, "hostname", ctx.authority, Esc::Value, 256);
+    field(&mut out, "uri", ctx.uri, Esc::RuleText, 1024);
+    field(&mut out, "unique_id", ctx.transaction_id, Esc::Value, 128);
     out
 }
 
@@ -129,10 +156,10 @@ mod tests {
         assert!(line.contains("ModSecurity: Warning. "));
         assert!(line.contains(r#"[id "942100"]"#));
         assert!(line.contains(r#"[msg "SQL Injection Attack Detected via libinjection"]"#));
-        assert!(line.contains(r#"[data "Matched Data: s&1c found within ARGS:id: 1\" OR 1=1--"]"#));
+        assert!(line.contains(r#"[data "Matched Data: s&1c found within ARGS:id: 1\x22 OR 1=1--"]"#));
         assert!(line.contains(r#"[severity "2"]"#));
         assert!(line.contains(r#"[tag "attack-sqli"] [tag "paranoia-level/1"]"#));
-        assert!(line.contains(r#"(Value: `1\" OR 1=1--\x0a')"#));
+        assert!(line.contains(r#"(Value: `1" OR 1=1--\x0a' )"#), "{line}");
         assert!(line.contains(r#"[unique_id "abc"]"#));
         let denied = format(&rule(), &ctx, Some(403));
         assert!(denied.contains("Access denied with code 403 (phase 2)."));
@@ -141,10 +168,12 @@ mod tests {
     #[test]
     fn long_values_are_cut_on_char_boundaries() {
         let mut r = rule();
-        r.value = "é".repeat(400);
+        r.value = "é".repeat(600);
+        r.msg = String::new();
         let ctx = LineContext { client: "c", authority: "h", uri: "/", transaction_id: "t" };
         let line = format(&r, &ctx, None);
-        assert!(line.contains("...')"));
+        assert!(line.contains("\\xc3\\xa9...' )"), "{line}");
+        assert!(!line.contains("[msg "), "empty msg is left out");
         assert_eq!(severity_name(Some(2)), "CRITICAL");
         assert_eq!(severity_name(None), "");
     }
