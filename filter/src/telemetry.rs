@@ -244,14 +244,26 @@ pub struct Batch {
     pub events: Vec<Event>,
 }
 
-/// The collector's answer to a batch.
+/// The collector's answer to a batch. The policy is kept as raw JSON so a
+/// policy the filter cannot use does not make the batch count as unsent.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Ack {
     pub accepted: bool,
     #[serde(default)]
     pub duplicate: bool,
     #[serde(default)]
-    pub policy: Option<Policy>,
+    pub policy: Option<serde_json::Value>,
+}
+
+impl Ack {
+    /// The policy riding on the acknowledgement, checked.
+    pub fn policy(&self) -> Option<Result<Policy, String>> {
+        let v = self.policy.as_ref().filter(|v| !v.is_null())?;
+        Some(serde_json::from_value::<Policy>(v.clone()).map_err(|e| format!("policy: {e}")).and_then(|p| {
+            p.check()?;
+            Ok(p)
+        }))
+    }
 }
 
 /// The service's merge of worker reports, and the batch in flight.
@@ -514,6 +526,10 @@ mod tests {
         )
         .expect("ack parses");
         assert!(a.accepted);
-        assert_eq!(a.policy.map(|p| p.version), Some(2));
+        assert_eq!(a.policy().and_then(Result::ok).map(|p| p.version), Some(2));
+        let bad: Ack = serde_json::from_str(r#"{"accepted":true,"policy":{"version":3}}"#).expect("ack still parses");
+        assert!(bad.policy().is_some_and(|p| p.is_err()));
+        let none: Ack = serde_json::from_str(r#"{"accepted":true,"policy":null}"#).expect("ack parses");
+        assert!(none.policy().is_none());
     }
 }

@@ -180,23 +180,30 @@ impl ServiceRoot {
             log::info!("palisade service: collector reachable again");
         }
         self.next_flush_ms = now + self.backoff.succeeded();
-        if let Some(policy) = ack.policy {
-            if let Err(e) = policy.check() {
-                log::warn!("palisade service: collector sent an invalid policy, keeping the current one: {e}");
-                return;
+        match ack.policy() {
+            None => {}
+            Some(Err(e)) => {
+                log::warn!("palisade service: collector sent a policy the filter cannot use, keeping the current one: {e}")
             }
-            if self.published_version != Some(policy.version) {
-                match serde_json::to_vec(&policy) {
-                    Ok(bytes) => match hostcalls::set_shared_data(POLICY_KEY, Some(&bytes), None) {
-                        Ok(()) => {
-                            log::info!("palisade service: published policy version {}", policy.version);
-                            self.published_version = Some(policy.version);
-                        }
-                        Err(e) => log::warn!("palisade service: cannot publish policy: {e:?}"),
-                    },
-                    Err(e) => log::warn!("palisade service: cannot serialize policy: {e}"),
-                }
+            Some(Ok(policy)) => self.publish(policy),
+        }
+    }
+
+    /// Puts a new policy version where the workers look for it.
+    fn publish(&mut self, policy: crate::policy::Policy) {
+        if self.published_version == Some(policy.version) {
+            return;
+        }
+        let bytes = match serde_json::to_vec(&policy) {
+            Ok(b) => b,
+            Err(e) => return log::warn!("palisade service: cannot serialize policy: {e}"),
+        };
+        match hostcalls::set_shared_data(POLICY_KEY, Some(&bytes), None) {
+            Ok(()) => {
+                log::info!("palisade service: published policy version {}", policy.version);
+                self.published_version = Some(policy.version);
             }
+            Err(e) => log::warn!("palisade service: cannot publish policy: {e:?}"),
         }
     }
 }
