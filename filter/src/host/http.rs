@@ -278,7 +278,11 @@ impl Http {
         self.with_tx(|tx| {
             tx.process_connection(&client_ip, client_port, &server_ip, server_port);
             tx.process_uri(method.as_bytes(), uri.as_bytes(), protocol.as_bytes());
-            tx.add_request_header(b"host", raw_authority.as_bytes());
+            // Envoy moves Host into :authority; give it back to the rules
+            // (and nothing when the request had none).
+            if !raw_authority.is_empty() {
+                tx.add_request_header(b"host", raw_authority.as_bytes());
+            }
             for (k, v) in headers {
                 if !k.starts_with(':') {
                     tx.add_request_header(k.as_bytes(), v);
