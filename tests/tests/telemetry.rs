@@ -93,3 +93,28 @@ fn collector_outage_never_holds_traffic() {
     );
     assert_eq!(c.count("pass"), 20);
 }
+
+/// Per-host overrides from the collector's policy apply to their host only:
+/// one host in block mode gets 413 for an oversized body, the others, in
+/// detect mode, pass it.
+#[test]
+fn per_host_policy_overrides_apply() {
+    let mut cfg = filter_config("detect");
+    cfg["request_body"] = serde_json::json!({"limit_bytes": 1000, "on_limit": "reject"});
+    let mut p = policy(3, "detect");
+    p["hosts"] = serde_json::json!({"strict.test": {"mode": "block"}});
+    let s = Stack::with_collector(cfg, p, 300);
+    let end = Instant::now() + Duration::from_secs(10);
+    while s.envoy.metric("palisade_policy_version{}") != Some(3.0) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(s.envoy.metric("palisade_policy_version{}"), Some(3.0), "policy 3 not applied");
+    let body = vec![b'a'; 5000];
+    let send = |host: &str| {
+        http::request(s.addr(), "POST", "/upload", &[("Host", host), ("Content-Type", "text/plain")], &body)
+            .expect("POST")
+            .status()
+    };
+    assert_eq!(send("strict.test:8080"), 413, "the block-mode host passed an oversized body");
+    assert_eq!(send("other.test"), 200, "a detect-mode host rejected");
+}
