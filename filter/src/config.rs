@@ -475,15 +475,25 @@ impl FilterConfig {
         best.map(|(s, _)| s).unwrap_or("default")
     }
 
-    /// The directives placed before each rule set: request body access, and
-    /// response body access and MIME types from `response_body`.
+    /// The directives placed before each rule set: body access, the engine's
+    /// body limits (equal to the filter's, with ProcessPartial: the filter
+    /// itself decides what an oversized body means) and the response MIME
+    /// types. Rule sets may override them after.
     pub fn prelude(&self) -> String {
-        let mut p = String::from("SecRequestBodyAccess On\n");
-        if self.response_body.enabled {
-            p.push_str("SecResponseBodyAccess On\n");
-            if !self.response_body.mime_types.is_empty() {
+        let rb = &self.response_body;
+        let mut p = format!(
+            "SecRequestBodyAccess On\nSecRequestBodyLimit {}\nSecRequestBodyLimitAction ProcessPartial\n",
+            self.request_body.limit_bytes
+        );
+        if rb.enabled {
+            p.push_str(&format!(
+                "SecResponseBodyAccess On\nSecResponseBodyLimit {}\nSecResponseBodyLimitAction ProcessPartial\n\
+                 SecResponseBodyMimeTypesClear\n",
+                rb.limit_bytes
+            ));
+            if !rb.mime_types.is_empty() {
                 p.push_str("SecResponseBodyMimeType");
-                for m in &self.response_body.mime_types {
+                for m in &rb.mime_types {
                     p.push(' ');
                     p.push_str(m);
                 }
@@ -550,6 +560,9 @@ mod tests {
         assert_eq!(c.block_response.transaction_id_header, "x-tx");
         assert_eq!(c.failure_mode, FailureMode::Open);
         assert!(c.prelude().contains("SecResponseBodyAccess Off"));
+        assert!(c.prelude().contains("SecRequestBodyLimit 1000\nSecRequestBodyLimitAction ProcessPartial\n"));
+        let d = filter("{}");
+        assert!(d.prelude().ends_with("SecResponseBodyMimeTypesClear\nSecResponseBodyMimeType text/plain text/html text/xml\n"));
     }
 
     #[test]

@@ -204,9 +204,11 @@ impl Http {
         self.finish_request_body()
     }
 
-    /// Feeds new body bytes `[fed, min(size, limit))` to the engine.
+    /// Feeds new body bytes `[fed, min(size, limit + 1))` to the engine. The
+    /// one byte past the limit lets the engine see the overflow and set
+    /// INBOUND_DATA_ERROR / OUTBOUND_DATA_ERROR, as ModSecurity does.
     fn feed(&mut self, buffer: BufferType, size: usize, limit: usize) {
-        let end = size.min(limit);
+        let end = size.min(limit.saturating_add(1));
         if end <= self.fed {
             return;
         }
@@ -214,11 +216,13 @@ impl Http {
         if let Ok(Some(bytes)) = hostcalls::get_buffer(buffer, start, end - start) {
             self.fed = start + bytes.len();
             let response = buffer == BufferType::HttpResponseBody;
+            // The prelude sets the engine's limits to ProcessPartial: the
+            // filter decides what an oversized body means.
             self.with_tx(|tx| {
                 if response {
-                    tx.append_response_body(&bytes)
+                    let _ = tx.append_response_body(&bytes);
                 } else {
-                    tx.append_request_body(&bytes)
+                    let _ = tx.append_request_body(&bytes);
                 }
             });
         }
