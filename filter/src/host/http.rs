@@ -73,7 +73,8 @@ pub struct Http {
     body_limit_hit: bool,
     /// Matched rules already written to the error log.
     logged_upto: usize,
-    enforced_rule: Option<u32>,
+    /// The rule whose intervention the filter enforced, and its status.
+    enforced: Option<(u32, u16)>,
     /// A request body callback came (to detect a host that withholds them).
     body_seen: bool,
 }
@@ -99,7 +100,7 @@ impl Http {
             body_replaced: false,
             body_limit_hit: false,
             logged_upto: 0,
-            enforced_rule: None,
+            enforced: None,
             body_seen: false,
         }
     }
@@ -120,7 +121,7 @@ impl Http {
             uri: &self.uri,
             transaction_id: &self.id,
         };
-        let enforced = self.enforced_rule.zip(self.local_reply.or(self.body_replaced.then_some(self.status)));
+        let enforced = self.enforced;
         let upto = cell.with_dependent(|_, tx| {
             let rules = tx.matched_rules();
             for r in rules.iter().skip(self.logged_upto).filter(|r| r.logged) {
@@ -165,7 +166,7 @@ impl Http {
         let blocked = match iv {
             Some(iv) if self.mode == Mode::Block => {
                 let status = self.block_status(&iv);
-                self.enforced_rule = Some(iv.rule_id);
+                self.enforced = Some((iv.rule_id, status));
                 self.send_block(status, iv.redirect.as_deref());
                 true
             }
@@ -233,7 +234,9 @@ impl Http {
         self.stage = Stage::Done;
         let iv = self.with_tx(|tx| tx.process_response_body()).flatten();
         if let Some(iv) = iv.filter(|_| self.mode == Mode::Block) {
-            self.enforced_rule = Some(iv.rule_id);
+            // Logged with the status the rule asked for, though the one
+            // already sent stays.
+            self.enforced = Some((iv.rule_id, self.block_status(&iv)));
             self.replace_response_body(size);
         }
         self.log_new_matches();
