@@ -208,6 +208,9 @@ impl Http {
     /// Feeds new body bytes `[fed, min(size, limit + 1))` to the engine. The
     /// one byte past the limit lets the engine see the overflow and set
     /// INBOUND_DATA_ERROR / OUTBOUND_DATA_ERROR, as ModSecurity does.
+    // `let _ =`: the engine's append methods return () or an intervention
+    // depending on its version; neither is acted on here.
+    #[allow(clippy::let_unit_value)]
     fn feed(&mut self, buffer: BufferType, size: usize, limit: usize) {
         let end = size.min(limit.saturating_add(1));
         if end <= self.fed {
