@@ -306,7 +306,7 @@ impl<'r> Transaction<'r> {
             audit_engine: None,
             audit_log_parts: None,
             highest_severity: None,
-            cache: HashMap::new(),
+            cache: Default::default(),
             matched_var: None,
         };
         Transaction {
