@@ -17,3 +17,19 @@ wasm:
 	mkdir -p dist
 	cp $(WASM_BUILT) dist/palisade_filter.wasm
 	@ls -l dist/palisade_filter.wasm
+
+# ---------------------------------------------------------------------------
+# Tests. `make test` is what CI runs (.ci/run calls it after tests/setup.sh).
+#   test-rust         unit and integration tests of every crate (release
+#                     build: the e2e tests start real Envoy processes)
+#   test-conformance  the CRS v4.28 go-ftw regression suite, in-process
+# ---------------------------------------------------------------------------
+.PHONY: test test-rust test-conformance
+
+test: test-rust test-conformance
+
+test-rust:
+	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) $(CARGO) test --workspace --release
+
+test-conformance:
+	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) $(CARGO) run --release -p palisade-rules --bin crs-conformance
