@@ -165,6 +165,9 @@ pub struct Origin {
     pub is_key: bool,
 }
 
+/// The values one rule inspects; most rules see only a handful.
+pub type Items<'a> = smallvec::SmallVec<[Item<'a>; 8]>;
+
 /// One value a target produced.
 pub struct Item<'a> {
     pub var: Var,
@@ -203,7 +206,7 @@ pub fn collect<'a>(
     stores: &Stores,
     matched: Option<&MatchedVar>,
     excluded: &dyn Fn(Var, &[u8]) -> bool,
-    out: &mut Vec<Item<'a>>,
+    out: &mut Items<'a>,
 ) {
     let start = out.len();
     match t.var {
@@ -315,7 +318,7 @@ fn push_list<'a>(
     var: Var,
     list: &'a [Kv],
     excluded: &dyn Fn(Var, &[u8]) -> bool,
-    out: &mut Vec<Item<'a>>,
+    out: &mut Items<'a>,
 ) {
     let code = collection_code(source);
     for (i, kv) in list.iter().enumerate() {
@@ -335,7 +338,7 @@ fn push_names<'a>(
     source: Collection,
     list: &'a [Kv],
     excluded: &dyn Fn(Var, &[u8]) -> bool,
-    out: &mut Vec<Item<'a>>,
+    out: &mut Items<'a>,
 ) {
     let var = t.var;
     let code = collection_code(source);

@@ -6,7 +6,7 @@
 //! rule and its whole chain matched, the other actions run (`ctl`, flow), the
 //! match is recorded, and the disruptive action applies if the engine is On.
 
-use super::data::{collect, lookup, Item, MatchedVar, Origin, Stores, TxData};
+use super::data::{collect, lookup, Item, Items, MatchedVar, Origin, Stores, TxData};
 use super::load::RuleMatcher;
 use super::rule::{Entry, Rule};
 use super::{EngineMode, Intervention, MatchedRule, RuleSet};
@@ -120,7 +120,7 @@ impl Run<'_> {
             let data: &TxData = self.data;
             let st = &mut *self.st;
             let stores = &mut *self.stores;
-            let mut items: Vec<Item> = Vec::with_capacity(16);
+            let mut items: Items = Items::new();
             {
                 let removed = &st.removed_targets;
                 let excluded = |var: Var, key: &[u8]| {
@@ -343,6 +343,9 @@ fn test_value(
         let stores_ro: &Stores = stores;
         let matched = &st.matched_var;
         let expand = |text: &str| -> Vec<u8> {
+            if let Some(m) = rule.operator_macro.as_ref().filter(|_| text == rule.operator.argument()) {
+                return expand_macro(m, data, stores_ro, st_matched(matched));
+            }
             match MacroText::parse(text) {
                 Ok(m) => expand_macro(&m, data, stores_ro, st_matched(matched)),
                 Err(_) => text.as_bytes().to_vec(),
@@ -362,7 +365,11 @@ fn test_value(
         }
     }
     let m = MatchedVar { var: item.var, key: item.key.as_ref().map(|k| k.to_vec()), value: value.to_vec() };
-    hits.push(m.clone());
+    // MATCHED_VARS and the report need every hit only for chain links and
+    // logged rules; other rules only leave MATCHED_VAR behind.
+    if rule.chained.is_some() || rule.log || rule.id == 0 {
+        hits.push(m.clone());
+    }
     st.matched_var = Some(m);
     for sv in &rule.actions.setvars {
         apply_setvar(sv, data, stores, &st.matched_var);
