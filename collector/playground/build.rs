@@ -76,11 +76,13 @@ fn main() {
     fs::write(&dest, out).unwrap_or_else(|e| fail(&format!("cannot write {}: {e}", dest.display())));
 }
 
-/// `4.28.0` from the first `ver:'OWASP_CRS/4.28.0'` in a rule file.
+/// `4.28.0` from the first `ver:'OWASP_CRS/4.28.0'` action in a rule file.
 fn crs_version(text: &str) -> Option<String> {
-    let at = text.find("OWASP_CRS/")? + "OWASP_CRS/".len();
-    let v: String = text[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-').collect();
-    (!v.is_empty()).then_some(v)
+    const KEY: &str = "ver:'OWASP_CRS/";
+    let at = text.find(KEY)? + KEY.len();
+    let v: String = text[at..].chars().take_while(|c| *c != '\'').collect();
+    let ok = !v.is_empty() && v.len() < 40 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    ok.then_some(v)
 }
 
 fn abs(p: &Path) -> String {

@@ -174,7 +174,8 @@ mod tests {
     #[test]
     fn crs_is_embedded() {
         let info = pg().info();
-        assert!(info.crs_version.starts_with('4') || info.crs_version.starts_with('3'), "{}", info.crs_version);
+        let v = info.crs_version;
+        assert!(v.split('.').count() == 3 && v.split('.').all(|p| p.parse::<u32>().is_ok()), "{v}");
         assert!(info.rules_per_phase.iter().sum::<usize>() > 100, "{:?}", info.rules_per_phase);
     }
 
