@@ -76,14 +76,20 @@ spec:
 `;
 
 export class Collector {
-  static async start() {
+  /**
+   * opts.empty: no packet source and no network policies (a collector
+   * nothing has reported to yet); opts.env: extra environment variables.
+   */
+  static async start(opts = {}) {
     const c = new Collector();
     c.dir = mkdtempSync(join(tmpdir(), 'palisade-page-'));
     c.data = join(c.dir, 'data');
-    mkdirSync(join(c.data, 'network-policies/production'), { recursive: true });
-    mkdirSync(join(c.data, 'network-policies/staging'), { recursive: true });
-    writeFileSync(join(c.data, 'network-policies/production/shop-ingress.yaml'), NETPOL_DENY);
-    writeFileSync(join(c.data, 'network-policies/staging/api-l7.yaml'), NETPOL_CILIUM);
+    if (!opts.empty) {
+      mkdirSync(join(c.data, 'network-policies/production'), { recursive: true });
+      mkdirSync(join(c.data, 'network-policies/staging'), { recursive: true });
+      writeFileSync(join(c.data, 'network-policies/production/shop-ingress.yaml'), NETPOL_DENY);
+      writeFileSync(join(c.data, 'network-policies/staging/api-l7.yaml'), NETPOL_CILIUM);
+    }
     c.dev = join(c.dir, 'net-dev');
     c.counters = { rx: 10000, rxDrop: 0, tx: 4000, txDrop: 0 };
     writeAtomic(c.dev, procNetDev(10000, 0, 4000, 0));
@@ -92,8 +98,10 @@ export class Collector {
     const config = join(c.dir, 'collector.toml');
     writeFileSync(config, `[network]\ninterval_seconds = 0.5\nboot_id_path = ${JSON.stringify(boot)}\n`);
     const bin = collectorBinary();
+    const env = { ...process.env, ...(opts.env || {}) };
     c.proc = spawn(bin, ['collector', '--data', c.data, '--listen', '127.0.0.1:0', '--config', config,
-      '--environment', 'production', '--proc-net-dev', c.dev, '--nft', 'off'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--environment', 'production', '--proc-net-dev', opts.empty ? 'off' : c.dev, '--nft', 'off'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env });
     c.log = '';
     c.proc.stderr.on('data', (d) => { c.log += d; });
     c.url = await new Promise((ok, fail) => {
@@ -152,7 +160,7 @@ export class Collector {
 
 let seq = 0;
 /** One telemetry batch, as a filter sends it. */
-export function batch({ instance, environment, policyVersion = 1, counters = [], events = [], ruleHits }) {
+export function batch({ instance, environment, policyVersion = 1, counters = [], events = [], ruleHits, ago = 0 }) {
   seq += 1;
   const hits = ruleHits || Object.entries(events.flatMap((e) => e.rules.map((r) => r.id))
     .reduce((m, id) => ({ ...m, [id]: (m[id] || 0) + 1 }), {})).map(([id, count]) => ({ rule_id: Number(id), count }));
@@ -161,7 +169,7 @@ export function batch({ instance, environment, policyVersion = 1, counters = [],
     instance,
     environment,
     policy_version: policyVersion,
-    sent_at: Date.now() / 1000,
+    sent_at: Date.now() / 1000 - ago,
     counters,
     rule_hits: hits,
     events,

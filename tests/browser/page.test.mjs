@@ -14,8 +14,27 @@ let b;
 let page;
 const pageErrors = [];
 
+/** Requests posted by fill(), by environment. */
+const posted = { production: 0, staging: 0 };
+
 async function fill() {
   const shop = 'shop.example.com';
+  // Earlier traffic: a batch every 5 minutes over the last 50 minutes
+  // (counters are booked at the batch's send time).
+  for (let k = 10; k >= 1; k--) {
+    const pass = 20 + ((k * 7) % 13);
+    const detected = 1 + (k % 3);
+    await c.api('POST', '/api/v1/telemetry', batch({
+      instance: 'envoy-1',
+      environment: 'production',
+      ago: k * 300,
+      counters: [
+        { authority: shop, outcome: 'pass', count: pass },
+        { authority: shop, outcome: 'detected', count: detected },
+      ],
+    }));
+    posted.production += pass + detected;
+  }
   await c.api('POST', '/api/v1/telemetry', batch({
     instance: 'envoy-1',
     environment: 'production',
@@ -31,6 +50,7 @@ async function fill() {
       event({ id: 'e-scan', ago: 120, host: shop, client: '192.0.2.44', path: '/', score: 5, rules: [RULE.scanner] }),
     ],
   }));
+  posted.production += 128;
   await c.api('POST', '/api/v1/telemetry', batch({
     instance: 'envoy-2',
     environment: 'staging',
@@ -42,6 +62,7 @@ async function fill() {
       event({ id: 'e-api', ago: 90, host: 'api.example.com', client: '192.0.2.10', path: '/v1/items', query: "?id=1'%20OR%201=1--", score: 5, rules: [RULE.sqli] }),
     ],
   }));
+  posted.staging += 41;
   // Packets: the first sample is the baseline; these are the traffic.
   await waitFor(async () => (await c.get('/api/v1/network/summary')).history.length > 0);
   await new Promise((r) => setTimeout(r, 800));
@@ -70,6 +91,7 @@ async function shot(name) {
 }
 
 const text = (sel) => page.locator(sel).first().innerText();
+const fmt = (n) => new Intl.NumberFormat('en').format(n);
 const windowParams = () => {
   const to = Math.floor(Date.now() / 1000);
   return `from=${to - 3600}&to=${to}`;
@@ -95,12 +117,13 @@ describe('Threat Monitoring page', () => {
   test('monitoring: the numbers on the page are the API\'s, and the charts render', async () => {
     await open('#monitoring');
     const waf = await c.get(`/api/v1/waf/summary?${windowParams()}`);
-    assert.equal(waf.total_requests, 169);
+    assert.equal(waf.total_requests, posted.production + posted.staging);
     assert.equal(parseNum(await text('#waf-total')), waf.total_requests);
     assert.equal(parseNum(await text('#waf-detected')), waf.detected);
     assert.equal(parseNum(await text('#waf-blocked')), waf.blocked);
     assert.equal(await text('#waf-anomalous-share'), `${(waf.anomalous_share * 100).toFixed(1)}%`);
-    // 9 of 169 anomalous: above the hint's 5%.
+    // Above 5% anomalous: the hint points at the events.
+    assert.ok(waf.anomalous_share > 0.05);
     assert.match(await text('#waf-hint'), /anomalous/);
 
     const net = await c.get(`/api/v1/network/summary?${windowParams()}`);
@@ -127,11 +150,11 @@ describe('Threat Monitoring page', () => {
 
     // The environment picker scopes the numbers.
     await page.selectOption('#env', 'production');
-    await page.waitForFunction(() => document.getElementById('waf-total').textContent === '128');
+    await page.waitForFunction((n) => document.getElementById('waf-total').textContent === n, fmt(posted.production));
     const prod = await c.get(`/api/v1/waf/summary?environment=production&${windowParams()}`);
     assert.equal(parseNum(await text('#waf-total')), prod.total_requests);
     await page.selectOption('#env', '');
-    await page.waitForFunction(() => document.getElementById('waf-total').textContent === '169');
+    await page.waitForFunction((n) => document.getElementById('waf-total').textContent === n, fmt(posted.production + posted.staging));
   });
 
   test('alerts: evidence is shown, filters work, and masking removes the alert', async () => {
@@ -143,7 +166,10 @@ describe('Threat Monitoring page', () => {
 
     const xss = all.events.find((e) => e.rule_ids.includes(941100));
     const row = page.locator(`tr.event[data-id="${xss.id}"]`);
-    await row.locator('button.expander').click();
+    // With the keyboard: focus the row's expander, Enter opens it.
+    await row.locator('button.expander').focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await row.locator('button.expander').getAttribute('aria-expanded'), 'true');
     const details = page.locator(`#event-${xss.id}-details`);
     await details.getByText('XSS Attack Detected via libinjection').waitFor();
     assert.match(await details.innerText(), /Matched Data: XSS data found within ARGS:q/);
@@ -221,12 +247,12 @@ describe('Threat Monitoring page', () => {
     await row.waitFor();
     assert.match(await row.innerText(), /behind/); // the mask made version 2; envoy-1 reported 1
 
-    // Cancel first: nothing changes.
+    // Cancel first (Escape, as a keyboard user would): nothing changes.
     await page.locator('label.mode.block').click();
     let dlg = page.locator('dialog[open]');
     await dlg.getByText('Switch to block mode?').waitFor();
     assert.match(await dlg.innerText(), /Requests will be refused/);
-    await dlg.getByRole('button', { name: 'Cancel' }).click();
+    await page.keyboard.press('Escape');
     await dlg.waitFor({ state: 'detached' });
     assert.equal((await c.get('/api/v1/policy')).version, before.version);
     assert.equal(await page.locator('input[name=waf-mode]:checked').getAttribute('value'), 'detect');
@@ -297,5 +323,65 @@ describe('Threat Monitoring page', () => {
 
   test('no script errors on the page', () => {
     assert.deepEqual(pageErrors, []);
+  });
+});
+
+describe('a collector nobody has reported to, with a read token', () => {
+  let c2;
+  let b2;
+  let p2;
+  const errors = [];
+
+  before(async () => {
+    c2 = await Collector.start({ empty: true, env: { PALISADE_READ_TOKEN: 'read-secret-for-the-page-test' } });
+    b2 = await browser();
+    p2 = await b2.context.newPage();
+    p2.on('pageerror', (e) => errors.push(e.message));
+  });
+
+  after(async () => {
+    if (b2) await b2.close();
+    if (c2) await c2.stop();
+  });
+
+  test('asks once for the token, then explains the empty panels', async () => {
+    await p2.goto(`${c2.url}/#monitoring`);
+    await p2.locator('#token-input').waitFor();
+    assert.equal(await p2.locator('dialog[open]').count(), 1);
+    await p2.locator('#token-input').fill('read-secret-for-the-page-test');
+    await p2.locator('#token-save').click();
+    await p2.locator('#waf-panel').getByText('No filters connected yet').waitFor();
+    await p2.locator('#net-panel').getByText('No packet counters in this window').waitFor();
+    assert.equal(await p2.locator('#waf-total').innerText(), '0');
+    await p2.evaluate(() => document.getElementById('toasts')?.replaceChildren());
+    await p2.screenshot({ path: screenshotPath('empty-monitoring'), fullPage: true });
+
+    await p2.goto(`${c2.url}/#alerts`);
+    await p2.locator('#alert-list').getByText('No events in this window').waitFor();
+    await p2.goto(`${c2.url}/#network`);
+    await p2.locator('#netpol-list').getByText('No network policies found').waitFor();
+    await p2.goto(`${c2.url}/#policy`);
+    await p2.locator('#policy-filters').getByText('No filters connected yet').waitFor();
+  });
+
+  test('an API error is a readable message, not a blank panel', async () => {
+    // A write with the read token: the collector's 403 is shown.
+    await p2.goto(`${c2.url}/#policy`);
+    await p2.locator('#current-mode').waitFor();
+    await p2.locator('#disable-rule-id').fill('920350');
+    await p2.locator('#policy-rules button[type=submit]').click();
+    await p2.locator('dialog[open]').getByRole('button', { name: 'Turn off' }).click();
+    // The page offers the token dialog for a write token; cancel it.
+    await p2.locator('#token-input').waitFor();
+    await p2.locator('dialog[open]').getByRole('button', { name: 'Cancel' }).click();
+    await p2.locator('.toast.error').getByText('HTTP 403').waitFor();
+
+    // The collector goes away: the page says so.
+    await c2.stop();
+    await p2.locator('#refresh').click();
+    await p2.locator('#banner').getByText('not reachable').waitFor();
+    assert.match(await p2.locator('#updated').innerText(), /Update failed/);
+    await p2.screenshot({ path: screenshotPath('collector-gone'), fullPage: true });
+    assert.deepEqual(errors, []);
   });
 });

@@ -86,8 +86,18 @@ export function withQuery(path, params) {
   return s ? `${path}?${s}` : path;
 }
 
-/** The token dialog; resolves true when a token was saved. */
+let asking = null;
+
+/**
+ * The token dialog; resolves true when a token was saved. Calls made while
+ * it is open share it (a page load fires several requests at once).
+ */
 export function askToken(reason) {
+  if (!asking) asking = tokenDialog(reason).finally(() => { asking = null; });
+  return asking;
+}
+
+function tokenDialog(reason) {
   return new Promise((resolve) => {
     const input = h('input', { type: 'password', id: 'token-input', autocomplete: 'off', value: token(), spellcheck: 'false' });
     const remember = h('input', { type: 'checkbox', id: 'token-remember', checked: !!localStorage.getItem(KEY) });

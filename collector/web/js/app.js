@@ -50,7 +50,8 @@ let pendingParams = null;
 function setUpdated(ok, detail) {
   const el = document.getElementById('updated');
   el.classList.toggle('stale', !ok);
-  el.textContent = ok ? `Updated ${time(Date.now() / 1000, false)}` : `Update failed ${time(Date.now() / 1000, false)}: ${detail}`;
+  el.textContent = `${ok ? 'Updated' : 'Update failed'} ${time(Date.now() / 1000, false)}`;
+  el.title = ok ? '' : detail;
 }
 
 function banner(message) {
@@ -93,7 +94,9 @@ async function refresh(manual = false) {
   } catch (e) {
     const msg = e instanceof api.ApiError ? e.text : String(e && e.message ? e.message : e);
     setUpdated(false, msg);
-    if (e instanceof api.ApiError && e.status === 0) banner(`The collector is not reachable: ${msg}`);
+    banner(e instanceof api.ApiError && e.status === 0
+      ? `The collector is not reachable: ${msg}`
+      : `Part of the page could not be updated: ${msg}`);
   } finally {
     state.busy = false;
     btn.disabled = false;

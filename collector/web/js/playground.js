@@ -239,8 +239,13 @@ function severityName(n) {
   return ['EMERGENCY', 'ALERT', 'CRITICAL', 'ERROR', 'WARNING', 'NOTICE', 'INFO', 'DEBUG'][n] || '';
 }
 
+/** CRS's own evaluation and reporting rules (949xxx, 959xxx, 980xxx). */
+const isEvaluation = (id) => (id >= 949000 && id < 950000) || (id >= 959000 && id < 960000) || (id >= 980000 && id < 981000);
+
 function renderResult(r) {
-  const scoring = r.matched.filter((m) => m.id !== 0 && m.logged);
+  const logged = r.matched.filter((m) => m.id !== 0 && m.logged);
+  const scoring = logged.filter((m) => !isEvaluation(m.id));
+  const evaluation = logged.filter((m) => isEvaluation(m.id));
   const all = h('input', { type: 'checkbox', id: 'pg-all' });
   const table = (list) => h('table', { class: 'plain rules', id: 'pg-rules' },
     h('thead', {}, h('tr', {}, ['Rule', 'Message', 'Matched data', 'Severity', 'Paranoia'].map((c) => h('th', { scope: 'col', text: c })))),
@@ -250,7 +255,7 @@ function renderResult(r) {
       h('td', { class: 'data' }, m.data || (m.variable ? `${m.variable}` : '')),
       h('td', { text: severityName(m.severity) }),
       h('td', { text: (m.tags || []).find((t) => t.startsWith('paranoia-level/'))?.slice(15) || '' })))));
-  const tableBox = h('div', {}, scoring.length ? table(scoring) : h('p', { class: 'muted', text: 'No rule scored.' }));
+  const tableBox = h('div', {}, scoring.length ? table(scoring) : h('p', { class: 'muted', text: 'No detection rule matched.' }));
   all.addEventListener('change', () => {
     const list = all.checked ? r.matched : scoring;
     clear(tableBox, list.length ? table(list) : h('p', { class: 'muted', text: 'No rule matched.' }));
@@ -266,9 +271,11 @@ function renderResult(r) {
       h('dt', { text: 'Outbound anomaly score' }), h('dd', { text: `${r.outbound_score} (threshold ${r.outbound_threshold ?? '–'})` }),
       h('dt', { text: 'Paranoia level' }), h('dd', { text: r.paranoia_level }),
       h('dt', { text: 'Evaluated in' }), h('dd', { text: `${r.elapsed_ms.toFixed(1)} ms, in this browser` })),
-    h('h3', { text: `Rules that scored (${scoring.length})` }),
-    h('label', { class: 'inline' }, all, ` Show every matched rule (${r.matched.length}, including CRS's own bookkeeping rules)`),
+    h('h3', { text: `Detection rules that matched (${scoring.length})` }),
+    h('label', { class: 'inline' }, all, ` Show every matched rule (${r.matched.length}, including CRS's own bookkeeping)`),
     tableBox,
+    evaluation.length ? h('div', { class: 'evaluation' }, h('h3', { text: 'CRS evaluation' }),
+      h('ul', {}, evaluation.map((m) => h('li', {}, h('strong', { text: m.id }), ` ${m.msg}`)))) : null,
     r.log.length ? h('details', {}, h('summary', { text: 'Error-log lines' }), h('pre', { class: 'log', text: r.log.join('\n') })) : null);
 }
 
