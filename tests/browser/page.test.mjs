@@ -157,6 +157,18 @@ describe('Threat Monitoring page', () => {
     await page.waitForFunction((n) => document.getElementById('waf-total').textContent === n, fmt(posted.production + posted.staging));
   });
 
+  test('monitoring refreshes on its own and says when', async () => {
+    await page.goto(`${c.url}/?refresh=2#monitoring`);
+    await page.waitForFunction(() => document.getElementById('updated').textContent.startsWith('Updated'));
+    const before = parseNum(await text('#waf-total'));
+    await c.api('POST', '/api/v1/telemetry', batch({
+      instance: 'envoy-2', environment: 'staging', counters: [{ authority: 'api.example.com', outcome: 'pass', count: 7 }],
+    }));
+    posted.staging += 7;
+    await page.waitForFunction((n) => document.getElementById('waf-total').textContent === n, fmt(before + 7), { timeout: 10000 });
+    assert.match(await text('#updated'), /^Updated \d\d:\d\d:\d\d$/);
+  });
+
   test('alerts: evidence is shown, filters work, and masking removes the alert', async () => {
     await open('#alerts');
     await page.waitForSelector('#events-table');
@@ -280,6 +292,14 @@ describe('Threat Monitoring page', () => {
     const inst = await c.get('/api/v1/instances');
     assert.equal(inst.instances.find((i) => i.instance === 'envoy-1').policy_version, now.version);
     assert.match(await page.locator('#history').innerText(), /go live/);
+
+    // A refresh leaves a half-edited form alone.
+    await page.locator('#inbound-threshold').fill('7');
+    await page.locator('#refresh').click();
+    await page.waitForFunction(() => document.getElementById('updated').textContent.startsWith('Updated'));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await page.locator('#inbound-threshold').inputValue(), '7');
+    await page.locator('#inbound-threshold').fill(String(now.inbound_threshold));
     await shot('policy');
   });
 

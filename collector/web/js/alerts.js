@@ -3,7 +3,7 @@
 // and recorded as policy changes) and "open in the playground".
 
 import * as api from './api.js';
-import { clear, code, confirmDialog, h, note, num, time, toast } from './dom.js';
+import { clear, code, confirmDialog, forget, h, note, time, toast, unchanged } from './dom.js';
 
 const LIMIT = 50;
 let form;
@@ -62,11 +62,14 @@ async function load(append = false) {
   } catch (e) {
     clear(list, note('error', 'Could not load the events', e instanceof api.ApiError ? e.text : String(e)));
     more.hidden = true;
+    forget('alerts');
     throw e;
   }
+  if (!append && rows.length <= data.events.length && unchanged('alerts', { params: { ...params, from: 0, to: 0 }, data })) return;
   rows = append ? rows.concat(data.events) : data.events;
   cursor = data.next_cursor;
   more.hidden = !cursor;
+  if (append) forget('alerts');
   render();
 }
 
@@ -168,6 +171,7 @@ async function mask(d, unmask) {
     const r = await api.post(`/api/v1/events/${d.id}/${unmask ? 'unmask' : 'mask'}`, ok.comment ? { comment: ok.comment } : {});
     toast(`${unmask ? 'Unmasked' : 'Masked'} event ${d.id}; policy version ${r.policy_version}.`);
     open.delete(d.id);
+    forget('alerts');
     await load();
   } catch (e) {
     toast(e instanceof api.ApiError ? e.text : String(e), 'error');

@@ -10,7 +10,11 @@ import policy from './policy.js';
 import network from './network.js';
 import playground from './playground.js';
 
-const REFRESH_SECONDS = 30;
+/** Seconds between refreshes: 30, or `?refresh=N` in the page's URL (2 to 3600). */
+const REFRESH_SECONDS = (() => {
+  const n = Number(new URLSearchParams(location.search).get('refresh'));
+  return Number.isFinite(n) && n >= 2 && n <= 3600 ? n : 30;
+})();
 const VIEWS = { monitoring, alerts, policy, network, playground };
 
 const state = {

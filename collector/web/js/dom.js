@@ -126,3 +126,21 @@ export function toast(text, kind = 'info') {
   box.append(t);
   setTimeout(() => t.remove(), kind === 'error' ? 9000 : 4000);
 }
+
+const seen = new Map();
+/**
+ * True when `value` is what was last passed for `key`: background refreshes
+ * use it to leave unchanged parts of the page alone (focus, open details,
+ * half-typed input).
+ */
+export function unchanged(key, value) {
+  const text = JSON.stringify(value);
+  if (seen.get(key) === text) return true;
+  seen.set(key, text);
+  return false;
+}
+
+/** Forgets what `unchanged` remembered for `key` (forces the next render). */
+export function forget(key) {
+  seen.delete(key);
+}

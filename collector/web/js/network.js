@@ -5,7 +5,7 @@
 // the lines the change added marked.
 
 import * as api from './api.js';
-import { clear, code, confirmDialog, h, note, time, toast } from './dom.js';
+import { clear, code, confirmDialog, forget, h, note, time, toast, unchanged } from './dom.js';
 
 let context;
 let body;
@@ -153,6 +153,7 @@ async function refresh(ctx) {
     r = await api.get('/api/v1/network-policies', ctx.envParams());
   } catch (e) {
     clear(body, note('error', 'Could not load the network policies', e instanceof api.ApiError ? e.text : String(e)));
+    forget('netpol');
     throw e;
   }
   backend = r.backend;
@@ -162,7 +163,7 @@ async function refresh(ctx) {
     if (!p || p.enforced === pending.get(id)) pending.delete(id);
   }
   await fetchYaml(policies.map((p) => p.id));
-  render();
+  if (!unchanged('netpol', { policies, yaml: [...yaml.entries()], pending: [...pending.entries()] })) render();
   await loadHistory();
 }
 

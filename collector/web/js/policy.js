@@ -5,7 +5,7 @@
 // other silently (the collector answers 409).
 
 import * as api from './api.js';
-import { ago, clear, code, confirmDialog, h, note, num, time, toast } from './dom.js';
+import { ago, clear, code, confirmDialog, forget, h, note, num, time, toast, unchanged } from './dom.js';
 
 let el;
 let context = null;
@@ -251,6 +251,8 @@ function renderFilters(inst) {
 
 async function loadHistory(append) {
   const r = await api.get('/api/v1/policy/history', { limit: 20, cursor: append ? historyCursor : undefined });
+  if (!append && historyRows.length <= r.entries.length && unchanged('policy.history', r)) return;
+  if (append) forget('policy.history');
   historyRows = append ? historyRows.concat(r.entries) : r.entries;
   historyCursor = r.next_cursor;
   clear(parts.history,
@@ -268,13 +270,16 @@ async function refresh() {
     api.get('/api/v1/instances', context ? context.envParams() : {}),
   ]).catch((e) => {
     for (const part of Object.values(parts)) clear(part, note('error', 'Could not load the policy', e instanceof api.ApiError ? e.text : String(e)));
+    for (const k of ['policy', 'policy.instances', 'policy.history']) forget(k);
     throw e;
   });
   policy = p;
-  renderMode();
-  renderSettings();
-  renderRules();
-  renderFilters(inst);
+  if (!unchanged('policy', p)) {
+    renderMode();
+    renderSettings();
+    renderRules();
+  }
+  if (!unchanged('policy.instances', inst)) renderFilters(inst);
   await loadHistory(false);
 }
 
