@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 fn main() {
     println!("cargo:rerun-if-env-changed=PALISADE_PLAYGROUND_WASM");
     println!("cargo:rerun-if-changed=build.rs");
-    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| fail("CARGO_MANIFEST_DIR is not set")));
+    let manifest = PathBuf::from(
+        env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| fail("CARGO_MANIFEST_DIR is not set")),
+    );
     let web = manifest.join("web");
     println!("cargo:rerun-if-changed={}", web.display());
 
@@ -32,7 +34,10 @@ fn main() {
         Some(p) => {
             let p = PathBuf::from(p);
             if !p.is_file() {
-                fail(&format!("PALISADE_PLAYGROUND_WASM={} is not a file", p.display()));
+                fail(&format!(
+                    "PALISADE_PLAYGROUND_WASM={} is not a file",
+                    p.display()
+                ));
             }
             Some(p)
         }
@@ -41,7 +46,10 @@ fn main() {
             // Watch dist/ (small) so building the module later re-runs
             // this script.
             let dist = manifest.join("../dist");
-            println!("cargo:rerun-if-changed={}", if dist.is_dir() { &dist } else { &p }.display());
+            println!(
+                "cargo:rerun-if-changed={}",
+                if dist.is_dir() { &dist } else { &p }.display()
+            );
             p.is_file().then_some(p)
         }
     };
@@ -56,7 +64,8 @@ fn main() {
          pub static ASSETS: &[Asset] = &[\n",
     );
     for (name, path) in &files {
-        let bytes = fs::read(path).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", path.display())));
+        let bytes = fs::read(path)
+            .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", path.display())));
         out.push_str(&format!(
             "    Asset {{ path: {name:?}, content_type: {:?}, bytes: include_bytes!({:?}), etag: \"\\\"{:016x}-{:x}\\\"\" }},\n",
             content_type(name),
@@ -70,16 +79,21 @@ fn main() {
         "/// Whether the playground module is embedded.\npub const HAS_PLAYGROUND: bool = {};\n",
         wasm.is_some()
     ));
-    let dest = PathBuf::from(env::var("OUT_DIR").unwrap_or_else(|_| fail("OUT_DIR is not set"))).join("web_assets.rs");
-    fs::write(&dest, out).unwrap_or_else(|e| fail(&format!("cannot write {}: {e}", dest.display())));
+    let dest = PathBuf::from(env::var("OUT_DIR").unwrap_or_else(|_| fail("OUT_DIR is not set")))
+        .join("web_assets.rs");
+    fs::write(&dest, out)
+        .unwrap_or_else(|e| fail(&format!("cannot write {}: {e}", dest.display())));
 }
 
 /// Files under `dir`, named by their path relative to `root` with `/`.
 fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
-    let entries = fs::read_dir(dir).unwrap_or_else(|e| fail(&format!("cannot list {}: {e}", dir.display())));
+    let entries =
+        fs::read_dir(dir).unwrap_or_else(|e| fail(&format!("cannot list {}: {e}", dir.display())));
     for entry in entries.flatten() {
         let path = entry.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
         if name.starts_with('.') {
             continue;
         }
@@ -87,7 +101,9 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
             println!("cargo:rerun-if-changed={}", path.display());
             collect(root, &path, out);
         } else if path.is_file() {
-            let Ok(rel) = path.strip_prefix(root) else { continue };
+            let Ok(rel) = path.strip_prefix(root) else {
+                continue;
+            };
             let rel: Vec<&str> = rel.iter().filter_map(|c| c.to_str()).collect();
             println!("cargo:rerun-if-changed={}", path.display());
             out.push((rel.join("/"), path));
@@ -120,7 +136,10 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 fn abs(p: &Path) -> String {
-    p.canonicalize().unwrap_or_else(|_| p.to_path_buf()).display().to_string()
+    p.canonicalize()
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
 }
 
 fn fail(msg: &str) -> ! {

@@ -41,35 +41,53 @@ pub fn respond(method: &Method, path: &str, if_none_match: Option<&str>) -> Opti
         p => p.strip_prefix("/ui/")?,
     };
     if method != Method::GET && method != Method::HEAD {
-        let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not allowed here\n"));
-        r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        let mut r = plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{method} is not allowed here\n"),
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return Some(r);
     }
     let Some(a) = asset(name) else {
         let msg = if name == "playground.wasm" {
-            "This collector was built without the rule playground (run `make collector`).\n".to_string()
+            "This collector was built without the rule playground (run `make collector`).\n"
+                .to_string()
         } else {
             format!("no such file: /ui/{name}\n")
         };
         return Some(plain(StatusCode::NOT_FOUND, msg));
     };
-    let fresh = if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == a.etag || t.trim() == "*"));
+    let fresh =
+        if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == a.etag || t.trim() == "*"));
     let mut r = if fresh {
         let mut r = Response::new(Full::new(Bytes::new()));
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r
     } else {
         let mut r = Response::new(Full::new(Bytes::from_static(a.bytes)));
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(a.content_type));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(a.content_type),
+        );
         r
     };
     let h = r.headers_mut();
     h.insert(header::ETAG, HeaderValue::from_static(a.etag));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     if a.content_type.starts_with("text/html") {
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     Some(r)
@@ -78,7 +96,10 @@ pub fn respond(method: &Method, path: &str, if_none_match: Option<&str>) -> Opti
 fn plain(status: StatusCode, body: String) -> Resp {
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     r
 }
 
@@ -94,15 +115,24 @@ mod tests {
     fn page_and_assets() {
         let r = get("/", None).expect("the page");
         assert_eq!(r.status(), 200);
-        assert!(r.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+        assert!(r.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
         assert!(r.headers().contains_key(header::CONTENT_SECURITY_POLICY));
         let etag = r.headers()[header::ETAG].to_str().unwrap().to_string();
         assert_eq!(get("/", Some(&etag)).unwrap().status(), 304);
-        assert_eq!(get("/", Some(&format!("\"x\", {etag}"))).unwrap().status(), 304);
+        assert_eq!(
+            get("/", Some(&format!("\"x\", {etag}"))).unwrap().status(),
+            304
+        );
         assert_eq!(get("/", Some("\"other\"")).unwrap().status(), 200);
         let js = get("/ui/js/app.js", None).expect("app.js");
         assert_eq!(js.status(), 200);
-        assert!(js.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
+        assert!(js.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript"));
         assert!(asset("README.md").is_none());
     }
 

@@ -90,7 +90,12 @@ pub extern "C" fn pg_init() -> usize {
 /// # Safety
 /// Both buffers must come from `pg_alloc` with these lengths; they are freed.
 #[no_mangle]
-pub unsafe extern "C" fn pg_evaluate(req: *mut u8, req_len: usize, opts: *mut u8, opts_len: usize) -> usize {
+pub unsafe extern "C" fn pg_evaluate(
+    req: *mut u8,
+    req_len: usize,
+    opts: *mut u8,
+    opts_len: usize,
+) -> usize {
     let raw = unsafe { take(req, req_len) };
     let opts = unsafe { take(opts, opts_len) };
     let options = match Options::from_json(&opts) {

@@ -91,9 +91,15 @@ impl Options {
 
     fn overrides(&self) -> Result<Overrides, String> {
         if !(1..=4).contains(&self.paranoia_level) {
-            return Err(format!("paranoia_level must be 1 to 4, not {}", self.paranoia_level));
+            return Err(format!(
+                "paranoia_level must be 1 to 4, not {}",
+                self.paranoia_level
+            ));
         }
-        for (name, t) in [("inbound_threshold", self.inbound_threshold), ("outbound_threshold", self.outbound_threshold)] {
+        for (name, t) in [
+            ("inbound_threshold", self.inbound_threshold),
+            ("outbound_threshold", self.outbound_threshold),
+        ] {
             if t.is_some_and(|t| !(1..=10_000).contains(&t)) {
                 return Err(format!("{name} must be 1 to 10000"));
             }
@@ -101,7 +107,11 @@ impl Options {
         let engine_mode = match self.mode.as_str() {
             "block" => EngineMode::On,
             "detect" => EngineMode::DetectionOnly,
-            other => return Err(format!("mode must be \"block\" or \"detect\", not {other:?}")),
+            other => {
+                return Err(format!(
+                    "mode must be \"block\" or \"detect\", not {other:?}"
+                ))
+            }
         };
         Ok(Overrides {
             engine_mode: Some(engine_mode),
@@ -135,8 +145,13 @@ impl Playground {
     /// Compiles the base configuration and the embedded CRS.
     pub fn load() -> Result<Playground, String> {
         let text = format!("{BASE_CONF}\n{CRS_INCLUDES}");
-        let (rules, warnings) = RuleSet::load("playground.conf", &text, &bundle()).map_err(|e| e.to_string())?;
-        let info = Info { crs_version: CRS_VERSION, rules_per_phase: rules.rule_counts(), warnings };
+        let (rules, warnings) =
+            RuleSet::load("playground.conf", &text, &bundle()).map_err(|e| e.to_string())?;
+        let info = Info {
+            crs_version: CRS_VERSION,
+            rules_per_phase: rules.rule_counts(),
+            warnings,
+        };
         Ok(Playground { rules, info })
     }
 
@@ -147,12 +162,18 @@ impl Playground {
     /// Runs `raw` (an HTTP/1.1 request as sent) through every phase.
     pub fn evaluate(&self, raw: &[u8], opts: &Options) -> Result<Evaluation, String> {
         if raw.len() > MAX_REQUEST_BYTES {
-            return Err(format!("the request is {} bytes; the playground takes at most {MAX_REQUEST_BYTES}", raw.len()));
+            return Err(format!(
+                "the request is {} bytes; the playground takes at most {MAX_REQUEST_BYTES}",
+                raw.len()
+            ));
         }
         let overrides = opts.overrides()?;
         let outcome = offline::evaluate(&self.rules, raw, &overrides)
             .map_err(|e| format!("the request cannot be parsed: {e}"))?;
-        Ok(Evaluation { paranoia_level: opts.paranoia_level, outcome })
+        Ok(Evaluation {
+            paranoia_level: opts.paranoia_level,
+            outcome,
+        })
     }
 }
 
@@ -168,15 +189,28 @@ mod tests {
     }
 
     fn ids(e: &Evaluation) -> Vec<u32> {
-        e.outcome.report.matched.iter().filter(|m| m.logged).map(|m| m.id).collect()
+        e.outcome
+            .report
+            .matched
+            .iter()
+            .filter(|m| m.logged)
+            .map(|m| m.id)
+            .collect()
     }
 
     #[test]
     fn crs_is_embedded() {
         let info = pg().info();
         let v = info.crs_version;
-        assert!(v.split('.').count() == 3 && v.split('.').all(|p| p.parse::<u32>().is_ok()), "{v}");
-        assert!(info.rules_per_phase.iter().sum::<usize>() > 100, "{:?}", info.rules_per_phase);
+        assert!(
+            v.split('.').count() == 3 && v.split('.').all(|p| p.parse::<u32>().is_ok()),
+            "{v}"
+        );
+        assert!(
+            info.rules_per_phase.iter().sum::<usize>() > 100,
+            "{:?}",
+            info.rules_per_phase
+        );
     }
 
     #[test]
@@ -186,7 +220,10 @@ mod tests {
         assert!(ids(&e).contains(&942100), "{:?}", ids(&e));
         assert_eq!(e.outcome.report.verdict, Verdict::Blocked);
         assert!(e.outcome.report.inbound_score >= 5);
-        let detect = Options { mode: "detect".into(), ..Options::default() };
+        let detect = Options {
+            mode: "detect".into(),
+            ..Options::default()
+        };
         let e = pg().evaluate(raw, &detect).unwrap();
         assert_eq!(e.outcome.report.verdict, Verdict::Detected);
     }
@@ -202,25 +239,49 @@ mod tests {
     #[test]
     fn disabled_rule_and_threshold_apply() {
         let raw = b"GET /?id=1'%20OR%201=1-- HTTP/1.1\r\nHost: a.example\r\nUser-Agent: t\r\nAccept: */*\r\n\r\n";
-        let opts = Options { disabled_rules: vec![942100], ..Options::default() };
+        let opts = Options {
+            disabled_rules: vec![942100],
+            ..Options::default()
+        };
         let e = pg().evaluate(raw, &opts).unwrap();
         assert!(!ids(&e).contains(&942100));
-        let high = Options { inbound_threshold: Some(1000), ..Options::default() };
+        let high = Options {
+            inbound_threshold: Some(1000),
+            ..Options::default()
+        };
         let e = pg().evaluate(raw, &high).unwrap();
         assert_eq!(e.outcome.report.verdict, Verdict::Detected);
     }
 
     #[test]
     fn bad_input_is_an_error_not_a_panic() {
-        let e = pg().evaluate(b"GET / HTTP/1.1\r\n\r\n", &Options::default()).unwrap_err();
+        let e = pg()
+            .evaluate(b"GET / HTTP/1.1\r\n\r\n", &Options::default())
+            .unwrap_err();
         assert!(e.contains("Host"), "{e}");
-        assert!(pg().evaluate(b"\x00\xff garbage", &Options::default()).is_err());
-        assert!(pg().evaluate(&vec![b'a'; MAX_REQUEST_BYTES + 1], &Options::default()).is_err());
-        assert!(Options::from_json(br#"{"paranoia_level":5}"#).unwrap_err().contains("paranoia_level"));
-        assert!(Options::from_json(br#"{"mode":"loud"}"#).unwrap_err().contains("mode"));
-        assert!(Options::from_json(br#"{"colour":1}"#).unwrap_err().contains("colour"));
+        assert!(pg()
+            .evaluate(b"\x00\xff garbage", &Options::default())
+            .is_err());
+        assert!(pg()
+            .evaluate(&vec![b'a'; MAX_REQUEST_BYTES + 1], &Options::default())
+            .is_err());
+        assert!(Options::from_json(br#"{"paranoia_level":5}"#)
+            .unwrap_err()
+            .contains("paranoia_level"));
+        assert!(Options::from_json(br#"{"mode":"loud"}"#)
+            .unwrap_err()
+            .contains("mode"));
+        assert!(Options::from_json(br#"{"colour":1}"#)
+            .unwrap_err()
+            .contains("colour"));
         assert!(Options::from_json(b"[").is_err());
-        let o = Options::from_json(br#"{"paranoia_level":2,"inbound_threshold":10,"disabled_rules":[920350]}"#).unwrap();
-        assert_eq!((o.paranoia_level, o.inbound_threshold, o.mode.as_str()), (2, Some(10), "block"));
+        let o = Options::from_json(
+            br#"{"paranoia_level":2,"inbound_threshold":10,"disabled_rules":[920350]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (o.paranoia_level, o.inbound_threshold, o.mode.as_str()),
+            (2, Some(10), "block")
+        );
     }
 }
