@@ -2,10 +2,11 @@
 //!
 //! - Every file under `web/` (plain HTML, CSS and JavaScript modules, no
 //!   build step) except `web/README.md`, served under `/ui/`.
-//! - The rule playground's WebAssembly module, when it has been built
-//!   (`make playground` writes `dist/palisade_playground.wasm`; or point
-//!   `PALISADE_PLAYGROUND_WASM` at a file). Without it the binary still
-//!   builds and the page's playground tab says how to get it.
+//! - The rule playground's WebAssembly module, when it has been built:
+//!   `PALISADE_PLAYGROUND_WASM` names the file (`make collector` sets it),
+//!   else `dist/palisade_playground.wasm` is used if `make playground` put
+//!   it there. Without it the binary still builds and the page's
+//!   playground tab says how to get it.
 //!
 //! The generated `web_assets.rs` holds `ASSETS: &[Asset]` with each file's
 //! path, content type, bytes and an ETag (a hash of the bytes).
@@ -42,14 +43,16 @@ fn main() {
             Some(p)
         }
         None => {
-            let p = manifest.join("../dist/palisade_playground.wasm");
-            // Watch dist/ (small) so building the module later re-runs
-            // this script.
+            // Watch dist/ when it exists, so building the module into it
+            // re-runs this script. A path that does not exist would make
+            // cargo re-run the script (and rebuild the crate) every time,
+            // so without dist/ nothing is watched: `make collector` names
+            // the module through PALISADE_PLAYGROUND_WASM instead.
             let dist = manifest.join("../dist");
-            println!(
-                "cargo:rerun-if-changed={}",
-                if dist.is_dir() { &dist } else { &p }.display()
-            );
+            if dist.is_dir() {
+                println!("cargo:rerun-if-changed={}", dist.display());
+            }
+            let p = dist.join("palisade_playground.wasm");
             p.is_file().then_some(p)
         }
     };
