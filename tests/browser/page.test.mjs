@@ -206,6 +206,19 @@ describe('Threat Monitoring page', () => {
     const hist = await c.get('/api/v1/policy/history?limit=1');
     assert.equal(hist.entries[0].comment, 'search box test payloads');
 
+    // Turn the scanner rule off for its host only.
+    const scan = all.events.find((e) => e.rule_ids.includes(913100));
+    await page.locator(`tr.event[data-id="${scan.id}"] button.expander`).click();
+    const scanDetails = page.locator(`#event-${scan.id}-details`);
+    await scanDetails.getByRole('button', { name: 'Turn rule off…' }).click();
+    const off = page.locator('dialog[open]');
+    await off.getByText('Turn rule 913100 off?').waitFor();
+    assert.equal(await off.locator('input[name=choice]:checked').getAttribute('value'), 'host');
+    await off.getByRole('button', { name: 'Turn rule off' }).click();
+    await off.waitFor({ state: 'detached' });
+    await waitFor(async () => (await c.get('/api/v1/policy')).hosts['shop.example.com']?.disabled_rules?.includes(913100));
+    assert.deepEqual((await c.get('/api/v1/policy')).disabled_rules, []);
+
     // Filter by rule.
     await page.locator('#alert-filters input[name=rule]').fill('942100');
     await page.locator('#alert-filters button[type=submit]').click();

@@ -183,9 +183,10 @@ function renderRules() {
         h('thead', {}, h('tr', {}, ['Host', 'Mode', 'Paranoia', 'Thresholds', 'Disabled rules'].map((c) => h('th', { scope: 'col', text: c })))),
         h('tbody', {}, hosts.map(([host, o]) => h('tr', {},
           h('td', { text: host }), h('td', { text: o.mode || '(global)' }), h('td', { text: o.paranoia_level ?? '(global)' }),
-          h('td', { text: `${o.inbound_threshold ?? '–'} / ${o.outbound_threshold ?? '–'}` }),
+          h('td', { text: o.inbound_threshold === undefined && o.outbound_threshold === undefined
+            ? '(global)' : `${o.inbound_threshold ?? '(global)'} in / ${o.outbound_threshold ?? '(global)'} out` }),
           h('td', {}, (o.disabled_rules || []).map((id) => h('span', { class: 'chip' }, `${id} `,
-            h('button', { type: 'button', class: 'small', 'aria-label': `Turn rule ${id} back on for ${host}`, text: 'on', onclick: () => ruleSwitch(id, false, host) }))))))))
+            h('button', { type: 'button', class: 'small', 'aria-label': `Turn rule ${id} back on for ${host}`, text: 'turn on', onclick: () => ruleSwitch(id, false, host) }))))))))
       : h('p', { class: 'muted', text: 'No host overrides.' }));
 }
 
