@@ -5,7 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use palisade_tests::collector::policy;
 use palisade_tests::{http, Stack};
 use serde_json::{json, Value};
 
@@ -52,37 +51,54 @@ fn sqli_is_blocked_in_block_mode() {
     assert!(s.envoy.metric("palisade_rule_hits{rule_id=\"942100\"}").unwrap_or(0.0) >= 1.0, "{}", s.envoy.prometheus());
 }
 
+/// Detect mode passes the attack and the event lands in the real collector,
+/// with its evidence.
 #[test]
 fn sqli_is_reported_in_detect_mode() {
-    let mut cfg = crs("detect");
-    cfg["failure_mode"] = json!("closed");
-    let s = Stack::with_collector(cfg, policy(1, "detect"), 300);
+    let s = Stack::with_real_collector(crs("detect"), 300);
     let r = http::get(s.addr(), SQLI).expect("GET");
     assert_eq!(r.status(), 200, "detect mode must not block: {r:?}");
     assert_eq!(s.backend.received().len(), 1);
-    let c = s.collector();
-    assert!(c.wait_for(Duration::from_secs(10), |_| !c.events().is_empty()), "no event reached the collector");
-    let events = c.events();
-    let e = &events[0];
-    assert_eq!(e["action"], "detected");
-    assert_eq!(e["status"], 200);
-    assert_eq!(e["path"], "/");
+    let c = s.real();
+    let listed = c
+        .wait(Duration::from_secs(10), |c| {
+            let v = c.get("/api/v1/events?rule=942100");
+            v["events"].as_array().and_then(|e| e.first().cloned())
+        })
+        .unwrap_or_else(|| panic!("no event for 942100 at the collector:\n{}", s.envoy.log()));
+    assert_eq!(listed["action"], "detected", "{listed}");
+    assert_eq!(listed["status"], 200, "{listed}");
+    assert_eq!(listed["path"], "/", "{listed}");
+    assert_eq!(listed["instance"], "e2e-envoy", "{listed}");
+    assert!(listed["inbound_score"].as_i64().unwrap_or(0) >= 5, "{listed}");
+    let id = listed["id"].as_i64().expect("event id");
+    let e = c.get(&format!("/api/v1/events/{id}"));
     assert!(e["request_line"].as_str().unwrap_or("").starts_with("GET /?id=1"), "{e}");
-    assert!(e["inbound_score"].as_i64().unwrap_or(0) >= 5, "{e}");
-    let ids: Vec<i64> = e["rules"].as_array().into_iter().flatten().filter_map(|r| r["id"].as_i64()).collect();
-    assert!(ids.contains(&942100), "{ids:?}");
+    let rule = e["rules"].as_array().into_iter().flatten().find(|r| r["id"] == 942100).cloned();
+    let rule = rule.unwrap_or_else(|| panic!("942100 not among the event's rules: {e}"));
+    assert!(rule["msg"].as_str().unwrap_or("").contains("SQL Injection"), "{rule}");
     assert_eq!(s.envoy.metric("palisade_requests{outcome=\"detected\"}"), Some(1.0));
 }
 
+/// A policy change made through the real collector's API turns detection
+/// into blocking within 2 s, without restarting Envoy, and the collector then
+/// reports the new version as the one the filter applied.
 #[test]
 fn policy_flip_turns_detection_into_blocking() {
-    let s = Stack::with_collector(crs("detect"), policy(1, "detect"), 300);
+    let s = Stack::with_real_collector(crs("detect"), 300);
+    let c = s.real();
     let end = Instant::now() + Duration::from_secs(10);
     while s.envoy.metric("palisade_policy_version{}") != Some(1.0) && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(50));
     }
+    assert_eq!(s.envoy.metric("palisade_policy_version{}"), Some(1.0), "policy 1 not applied:\n{}", s.envoy.log());
     assert_eq!(http::get(s.addr(), SQLI).expect("GET").status(), 200, "detect policy blocked");
-    s.collector().set_policy(policy(2, "block"));
+
+    let mut doc = c.get("/api/v1/policy");
+    doc["mode"] = json!("block");
+    doc["comment"] = json!("e2e: go live");
+    let new = c.put_policy(&doc);
+    assert_eq!(new["version"], 2, "{new}");
     let flipped = Instant::now();
     let mut status = 0;
     while flipped.elapsed() < Duration::from_secs(2) {
@@ -93,7 +109,21 @@ fn policy_flip_turns_detection_into_blocking() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(status, 403, "still not blocking 2 s after the policy changed");
-    eprintln!("blocking after {:?}", flipped.elapsed());
+    eprintln!("blocking {:?} after the PUT", flipped.elapsed());
+
+    let applied = c.wait(Duration::from_secs(10), |c| c.applied_version("e2e-envoy").filter(|(v, _)| *v == 2));
+    assert_eq!(
+        applied,
+        Some((2, true)),
+        "the collector does not report version 2 as applied: {}",
+        c.get("/api/v1/instances")
+    );
+    // The blocked request is there too, as blocked.
+    let blocked = c.wait(Duration::from_secs(10), |c| {
+        c.get("/api/v1/events?action=blocked")["events"].as_array().and_then(|e| e.first().cloned())
+    });
+    let blocked = blocked.expect("no blocked event at the collector");
+    assert_eq!(blocked["status"], 403, "{blocked}");
 }
 
 #[test]
