@@ -50,8 +50,12 @@ impl ConfigSource for EmbeddedCrs {
 
     fn glob(&self, pattern: &str) -> Result<Vec<String>, String> {
         let p = clean(pattern);
-        let mut out: Vec<String> =
-            CRS_FILES.iter().map(|(k, _)| *k).filter(|k| wildcard(p.as_bytes(), k.as_bytes())).map(String::from).collect();
+        let mut out: Vec<String> = CRS_FILES
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| wildcard(p.as_bytes(), k.as_bytes()))
+            .map(String::from)
+            .collect();
         out.sort();
         if out.is_empty() {
             return Err(format!("{pattern}: matches no embedded file"));
@@ -94,10 +98,16 @@ mod tests {
 
     #[test]
     fn wildcard_matching() {
-        assert!(wildcard(b"@crs/*.conf", b"@crs/REQUEST-901-INITIALIZATION.conf"));
+        assert!(wildcard(
+            b"@crs/*.conf",
+            b"@crs/REQUEST-901-INITIALIZATION.conf"
+        ));
         assert!(!wildcard(b"@crs/*.conf", b"@crs/x.data"));
         assert!(!wildcard(b"@*.conf", b"@crs/x.conf"));
-        assert!(wildcard(b"@crs/REQUEST-9??-*.conf", b"@crs/REQUEST-942-SQLI.conf"));
+        assert!(wildcard(
+            b"@crs/REQUEST-9??-*.conf",
+            b"@crs/REQUEST-942-SQLI.conf"
+        ));
         assert!(wildcard(b"*", b"abc"));
         assert!(!wildcard(b"", b"abc"));
         assert!(wildcard(b"", b""));
@@ -113,7 +123,11 @@ mod tests {
         let setup = src.read("@crs-setup.conf").expect("setup embedded");
         assert!(String::from_utf8_lossy(&setup).contains("SecDefaultAction"));
         // Data files resolve beside the rules, from wherever they are named.
-        let data = CRS_FILES.iter().find(|(k, _)| k.ends_with(".data")).map(|(k, _)| *k).expect("data files");
+        let data = CRS_FILES
+            .iter()
+            .find(|(k, _)| k.ends_with(".data"))
+            .map(|(k, _)| *k)
+            .expect("data files");
         let base = data.trim_start_matches("@crs/");
         assert!(src.read(data).is_ok());
         assert!(src.read(&format!("./{data}")).is_ok());

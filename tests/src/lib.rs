@@ -9,12 +9,14 @@
 //! | [`backend`]   | the albedo-like upstream                              |
 //! | [`collector`] | the stand-in for palisade-collector (WIRE.md)         |
 //! | [`real_collector`] | the real `palisade collector` binary             |
+//! | [`ftw`]       | the CRS go-ftw suite sent through Envoy               |
 //! | [`http`]      | a byte-exact HTTP/1.1 client and message reader       |
 //! | [`h2c`]       | an HTTP/2 client for bodies that end with trailers    |
 
 pub mod backend;
 pub mod collector;
 pub mod envoy;
+pub mod ftw;
 pub mod h2c;
 pub mod http;
 pub mod real_collector;
@@ -49,7 +51,12 @@ impl Stack {
         let backend = backend::Backend::start();
         let opts = envoy::Options::new(filter, backend.port);
         let envoy = envoy::Envoy::start(&opts).unwrap_or_else(|e| panic!("{e}"));
-        Stack { envoy, backend, collector: None, real: None }
+        Stack {
+            envoy,
+            backend,
+            collector: None,
+            real: None,
+        }
     }
 
     /// Envoy + backend + fake collector serving `policy`, flushing every
@@ -57,9 +64,15 @@ impl Stack {
     pub fn with_collector(filter: Value, policy: Value, flush_ms: u64) -> Stack {
         let backend = backend::Backend::start();
         let collector = collector::FakeCollector::start(policy);
-        let opts = envoy::Options::new(filter, backend.port).with_collector(collector.port, flush_ms);
+        let opts =
+            envoy::Options::new(filter, backend.port).with_collector(collector.port, flush_ms);
         let envoy = envoy::Envoy::start(&opts).unwrap_or_else(|e| panic!("{e}"));
-        Stack { envoy, backend, collector: Some(collector), real: None }
+        Stack {
+            envoy,
+            backend,
+            collector: Some(collector),
+            real: None,
+        }
     }
 
     /// Envoy + backend + the real collector (its initial policy: version 1,
@@ -69,7 +82,12 @@ impl Stack {
         let real = real_collector::RealCollector::start();
         let opts = envoy::Options::new(filter, backend.port).with_collector(real.port, flush_ms);
         let envoy = envoy::Envoy::start(&opts).unwrap_or_else(|e| panic!("{e}"));
-        Stack { envoy, backend, collector: None, real: Some(real) }
+        Stack {
+            envoy,
+            backend,
+            collector: None,
+            real: Some(real),
+        }
     }
 
     pub fn addr(&self) -> &str {
@@ -77,10 +95,14 @@ impl Stack {
     }
 
     pub fn collector(&self) -> &collector::FakeCollector {
-        self.collector.as_ref().expect("this stack has a fake collector")
+        self.collector
+            .as_ref()
+            .expect("this stack has a fake collector")
     }
 
     pub fn real(&self) -> &real_collector::RealCollector {
-        self.real.as_ref().expect("this stack has the real collector")
+        self.real
+            .as_ref()
+            .expect("this stack has the real collector")
     }
 }

@@ -36,7 +36,9 @@ pub fn collector_binary() -> PathBuf {
             return p;
         }
         let root = workspace_root();
-        let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let status = Command::new(cargo)
             .current_dir(&root)
@@ -64,22 +66,39 @@ impl RealCollector {
     pub fn start() -> RealCollector {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let data = std::env::temp_dir().join(format!("palisade-e2e-collector-{}-{n}", std::process::id()));
+        let data =
+            std::env::temp_dir().join(format!("palisade-e2e-collector-{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&data);
         fs::create_dir_all(&data).expect("create the collector's data dir");
         let mut cmd = Command::new(collector_binary());
         cmd.arg("collector")
             .arg("--data")
             .arg(&data)
-            .args(["--listen", "127.0.0.1:0", "--proc-net-dev", "off", "--nft", "off", "--environment", "e2e"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--proc-net-dev",
+                "off",
+                "--nft",
+                "off",
+                "--environment",
+                "e2e",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        for k in ["PALISADE_READ_TOKEN", "PALISADE_WRITE_TOKEN_FILE", "PALISADE_READ_TOKEN_FILE", "PALISADE_CONFIG"] {
+        for k in [
+            "PALISADE_READ_TOKEN",
+            "PALISADE_WRITE_TOKEN_FILE",
+            "PALISADE_READ_TOKEN_FILE",
+            "PALISADE_CONFIG",
+        ] {
             cmd.env_remove(k);
         }
         cmd.env("PALISADE_WRITE_TOKEN", TOKEN);
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {} ({e})", collector_binary().display()));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {} ({e})", collector_binary().display()));
         let stdout = child.stdout.take().expect("collector stdout");
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
@@ -103,15 +122,26 @@ impl RealCollector {
                 }
             }
         };
-        let port = addr.rsplit(':').next().and_then(|p| p.parse().ok()).expect("collector port");
-        RealCollector { child, data, addr, port }
+        let port = addr
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("collector port");
+        RealCollector {
+            child,
+            data,
+            addr,
+            port,
+        }
     }
 
     /// `GET path` as JSON.
     pub fn get(&self, path: &str) -> Value {
-        let r = http::get(&self.addr, path).unwrap_or_else(|e| panic!("GET {path} from the collector: {e}"));
+        let r = http::get(&self.addr, path)
+            .unwrap_or_else(|e| panic!("GET {path} from the collector: {e}"));
         assert_eq!(r.status(), 200, "GET {path}: {}", r.body_str());
-        serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {}", r.body_str()))
+        serde_json::from_slice(&r.body)
+            .unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {}", r.body_str()))
     }
 
     /// Replaces the policy through `PUT /api/v1/policy`; returns the new one.
@@ -122,7 +152,10 @@ impl RealCollector {
             &self.addr,
             "PUT",
             "/api/v1/policy",
-            &[("Authorization", &auth), ("Content-Type", "application/json")],
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
             body.as_bytes(),
         )
         .expect("PUT /api/v1/policy");
@@ -135,13 +168,24 @@ impl RealCollector {
     /// heard from it.
     pub fn applied_version(&self, instance: &str) -> Option<(u64, bool)> {
         let v = self.get("/api/v1/instances");
-        v["instances"].as_array()?.iter().find(|i| i["instance"] == instance).map(|i| {
-            (i["policy_version"].as_u64().unwrap_or(0), i["current"].as_bool().unwrap_or(false))
-        })
+        v["instances"]
+            .as_array()?
+            .iter()
+            .find(|i| i["instance"] == instance)
+            .map(|i| {
+                (
+                    i["policy_version"].as_u64().unwrap_or(0),
+                    i["current"].as_bool().unwrap_or(false),
+                )
+            })
     }
 
     /// Polls `f` until it returns `Some` or `timeout` passes.
-    pub fn wait<T>(&self, timeout: Duration, mut f: impl FnMut(&RealCollector) -> Option<T>) -> Option<T> {
+    pub fn wait<T>(
+        &self,
+        timeout: Duration,
+        mut f: impl FnMut(&RealCollector) -> Option<T>,
+    ) -> Option<T> {
         let end = Instant::now() + timeout;
         loop {
             if let Some(t) = f(self) {

@@ -31,7 +31,10 @@ fn crs_compiles_in_every_vm() {
         .collect();
     // Two VMs on the main thread plus one per worker (concurrency 2).
     assert!(times.len() >= 3, "CRS did not compile in every VM:\n{log}");
-    eprintln!("CRS compile time per VM (ms): {times:?}; Envoy ready after {:?}", s.envoy.startup);
+    eprintln!(
+        "CRS compile time per VM (ms): {times:?}; Envoy ready after {:?}",
+        s.envoy.startup
+    );
     assert_eq!(http::get(s.addr(), "/").expect("GET").status(), 200);
 }
 
@@ -41,14 +44,36 @@ fn sqli_is_blocked_in_block_mode() {
     let r = http::get(s.addr(), SQLI).expect("GET");
     assert_eq!(r.status(), 403, "{r:?}");
     assert_eq!(r.body_str(), "Request blocked by Palisade.\n");
-    let tx = r.header("x-palisade-transaction-id").expect("transaction id header").to_string();
-    assert!(s.backend.received().is_empty(), "the attack reached the backend");
-    assert!(s.envoy.wait_log("[id \"942100\"]", Duration::from_secs(2)), "no error-log line for 942100");
+    let tx = r
+        .header("x-palisade-transaction-id")
+        .expect("transaction id header")
+        .to_string();
+    assert!(
+        s.backend.received().is_empty(),
+        "the attack reached the backend"
+    );
+    assert!(
+        s.envoy.wait_log("[id \"942100\"]", Duration::from_secs(2)),
+        "no error-log line for 942100"
+    );
     let log = s.envoy.log();
     assert!(log.contains("Access denied with code 403"), "{log}");
-    assert!(log.contains(&format!("[unique_id \"{tx}\"]")), "log lines do not carry the transaction id {tx}");
-    assert_eq!(s.envoy.metric("palisade_requests{outcome=\"blocked\"}"), Some(1.0));
-    assert!(s.envoy.metric("palisade_rule_hits{rule_id=\"942100\"}").unwrap_or(0.0) >= 1.0, "{}", s.envoy.prometheus());
+    assert!(
+        log.contains(&format!("[unique_id \"{tx}\"]")),
+        "log lines do not carry the transaction id {tx}"
+    );
+    assert_eq!(
+        s.envoy.metric("palisade_requests{outcome=\"blocked\"}"),
+        Some(1.0)
+    );
+    assert!(
+        s.envoy
+            .metric("palisade_rule_hits{rule_id=\"942100\"}")
+            .unwrap_or(0.0)
+            >= 1.0,
+        "{}",
+        s.envoy.prometheus()
+    );
 }
 
 /// Detect mode passes the attack and the event lands in the real collector,
@@ -70,14 +95,34 @@ fn sqli_is_reported_in_detect_mode() {
     assert_eq!(listed["status"], 200, "{listed}");
     assert_eq!(listed["path"], "/", "{listed}");
     assert_eq!(listed["instance"], "e2e-envoy", "{listed}");
-    assert!(listed["inbound_score"].as_i64().unwrap_or(0) >= 5, "{listed}");
+    assert!(
+        listed["inbound_score"].as_i64().unwrap_or(0) >= 5,
+        "{listed}"
+    );
     let id = listed["id"].as_i64().expect("event id");
     let e = c.get(&format!("/api/v1/events/{id}"));
-    assert!(e["request_line"].as_str().unwrap_or("").starts_with("GET /?id=1"), "{e}");
-    let rule = e["rules"].as_array().into_iter().flatten().find(|r| r["id"] == 942100).cloned();
+    assert!(
+        e["request_line"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("GET /?id=1"),
+        "{e}"
+    );
+    let rule = e["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["id"] == 942100)
+        .cloned();
     let rule = rule.unwrap_or_else(|| panic!("942100 not among the event's rules: {e}"));
-    assert!(rule["msg"].as_str().unwrap_or("").contains("SQL Injection"), "{rule}");
-    assert_eq!(s.envoy.metric("palisade_requests{outcome=\"detected\"}"), Some(1.0));
+    assert!(
+        rule["msg"].as_str().unwrap_or("").contains("SQL Injection"),
+        "{rule}"
+    );
+    assert_eq!(
+        s.envoy.metric("palisade_requests{outcome=\"detected\"}"),
+        Some(1.0)
+    );
 }
 
 /// A policy change made through the real collector's API turns detection
@@ -91,8 +136,17 @@ fn policy_flip_turns_detection_into_blocking() {
     while s.envoy.metric("palisade_policy_version{}") != Some(1.0) && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(s.envoy.metric("palisade_policy_version{}"), Some(1.0), "policy 1 not applied:\n{}", s.envoy.log());
-    assert_eq!(http::get(s.addr(), SQLI).expect("GET").status(), 200, "detect policy blocked");
+    assert_eq!(
+        s.envoy.metric("palisade_policy_version{}"),
+        Some(1.0),
+        "policy 1 not applied:\n{}",
+        s.envoy.log()
+    );
+    assert_eq!(
+        http::get(s.addr(), SQLI).expect("GET").status(),
+        200,
+        "detect policy blocked"
+    );
 
     let mut doc = c.get("/api/v1/policy");
     doc["mode"] = json!("block");
@@ -108,10 +162,15 @@ fn policy_flip_turns_detection_into_blocking() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(status, 403, "still not blocking 2 s after the policy changed");
+    assert_eq!(
+        status, 403,
+        "still not blocking 2 s after the policy changed"
+    );
     eprintln!("blocking {:?} after the PUT", flipped.elapsed());
 
-    let applied = c.wait(Duration::from_secs(10), |c| c.applied_version("e2e-envoy").filter(|(v, _)| *v == 2));
+    let applied = c.wait(Duration::from_secs(10), |c| {
+        c.applied_version("e2e-envoy").filter(|(v, _)| *v == 2)
+    });
     assert_eq!(
         applied,
         Some((2, true)),
@@ -120,7 +179,9 @@ fn policy_flip_turns_detection_into_blocking() {
     );
     // The blocked request is there too, as blocked.
     let blocked = c.wait(Duration::from_secs(10), |c| {
-        c.get("/api/v1/events?action=blocked")["events"].as_array().and_then(|e| e.first().cloned())
+        c.get("/api/v1/events?action=blocked")["events"]
+            .as_array()
+            .and_then(|e| e.first().cloned())
     });
     let blocked = blocked.expect("no blocked event at the collector");
     assert_eq!(blocked["status"], 403, "{blocked}");
@@ -132,12 +193,25 @@ fn leaking_response_body_is_replaced_in_block_mode() {
     let page = "<html><body>You have an error in your SQL syntax; check the manual that corresponds \
                 to your MySQL server version for the right syntax to use near ''' at line 1</body></html>";
     let spec = json!({"status": 200, "headers": {"content-type": "text/html"}, "body": page});
-    let r = http::request(s.addr(), "POST", "/reflect", &[("Content-Type", "application/json")], spec.to_string().as_bytes())
-        .expect("POST /reflect");
+    let r = http::request(
+        s.addr(),
+        "POST",
+        "/reflect",
+        &[("Content-Type", "application/json")],
+        spec.to_string().as_bytes(),
+    )
+    .expect("POST /reflect");
     // The status line had gone out when phase 4 ran: the body is replaced.
     assert_eq!(r.status(), 200);
-    assert_eq!(r.body_str(), "Request blocked by Palisade.\n", "the leaking page went through");
-    assert_eq!(s.envoy.metric("palisade_requests{outcome=\"blocked\"}"), Some(1.0));
+    assert_eq!(
+        r.body_str(),
+        "Request blocked by Palisade.\n",
+        "the leaking page went through"
+    );
+    assert_eq!(
+        s.envoy.metric("palisade_requests{outcome=\"blocked\"}"),
+        Some(1.0)
+    );
 }
 
 /// `envoy -c envoy/envoy.yaml` from the repository root, as shipped (with the
@@ -154,8 +228,12 @@ fn shipped_envoy_yaml_validates() {
         .args(["--mode", "validate", "-c", "envoy/envoy.yaml"])
         .output()
         .expect("run envoy --mode validate");
-    let log = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "envoy/envoy.yaml does not validate:\n{log}");
+    let log =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "envoy/envoy.yaml does not validate:\n{log}"
+    );
 }
 
 /// SQL injection in an HTTP/2 form body that ends with trailers is caught in
@@ -172,5 +250,8 @@ fn sqli_in_http2_body_with_trailers_is_blocked() {
     )
     .expect("h2 request");
     assert_eq!(status, 403);
-    assert!(s.backend.received().is_empty(), "the attack reached the backend");
+    assert!(
+        s.backend.received().is_empty(),
+        "the attack reached the backend"
+    );
 }

@@ -72,7 +72,11 @@ impl Shared {
         match Policy::from_json(&bytes) {
             Ok(p) => {
                 if p.version != self.policy.borrow().version {
-                    log::info!("palisade: applying policy version {} (mode {:?})", p.version, p.mode);
+                    log::info!(
+                        "palisade: applying policy version {} (mode {:?})",
+                        p.version,
+                        p.mode
+                    );
                     self.metrics.policy_version(p.version);
                     *self.policy.borrow_mut() = Rc::new(ActivePolicy::new(&p));
                 }
@@ -156,7 +160,11 @@ impl FilterRoot {
         shared.refresh_policy(true);
         let _ = hostcalls::set_tick_period(Duration::from_secs(1));
         let vm_id = props::string(&["plugin_vm_id"]).unwrap_or_default();
-        Ok(FilterRoot { shared, vm_id, queue: None })
+        Ok(FilterRoot {
+            shared,
+            vm_id,
+            queue: None,
+        })
     }
 
     pub fn new_http(&self) -> Http {
@@ -169,18 +177,29 @@ impl FilterRoot {
             return;
         }
         if self.queue.is_none() {
-            self.queue = hostcalls::resolve_shared_queue(&self.vm_id, QUEUE_NAME).ok().flatten();
+            self.queue = hostcalls::resolve_shared_queue(&self.vm_id, QUEUE_NAME)
+                .ok()
+                .flatten();
         }
         // Without a service (no queue yet) the buffer keeps accumulating,
         // bounded, until one appears.
         let Some(queue) = self.queue else { return };
-        let report = self.shared.buffer.borrow_mut().take(self.shared.policy().version);
-        let Ok(bytes) = serde_json::to_vec(&report) else { return };
+        let report = self
+            .shared
+            .buffer
+            .borrow_mut()
+            .take(self.shared.policy().version);
+        let Ok(bytes) = serde_json::to_vec(&report) else {
+            return;
+        };
         if hostcalls::enqueue_shared_queue(queue, Some(&bytes)).is_err() {
             // The service went away; look the queue up again next time. The
             // report is lost: count its events as dropped.
             self.queue = None;
-            self.shared.buffer.borrow_mut().count_dropped(report.events.len() as u64 + report.dropped_events);
+            self.shared
+                .buffer
+                .borrow_mut()
+                .count_dropped(report.events.len() as u64 + report.dropped_events);
         }
     }
 }
