@@ -249,8 +249,10 @@ struct RawService {
     collector: ServiceConfig,
 }
 
-/// The directives used when the configuration names none: CRS as shipped.
-pub const DEFAULT_RULES: &str = "Include @crs-setup.conf\nInclude @crs/*.conf\n";
+/// The directives used when the configuration names none: the base rules
+/// (body processors, body parse errors) and CRS as shipped.
+pub const DEFAULT_RULES: &str =
+    "Include @recommended.conf\nInclude @crs-setup.conf\nInclude @crs/*.conf\n";
 
 /// Parses and validates the plugin configuration. Empty input means all
 /// defaults (filter role, detect mode, CRS at PL1).

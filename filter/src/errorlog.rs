@@ -149,6 +149,7 @@ mod tests {
             file: "@crs/REQUEST-942-APPLICATION-ATTACK-SQLI.conf".into(),
             line: 46,
             ver: "OWASP_CRS/4.28.0".into(),
+            ..Default::default()
         }
     }
 

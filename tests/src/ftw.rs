@@ -2,11 +2,11 @@
 //! with the Palisade filter, judged the way go-ftw judges it.
 //!
 //! - **Setup** ([`filter_config`]): CRS as the suite's README asks (rule
-//!   900005 from the README, in DetectionOnly), ModSecurity's recommended
-//!   body-processor rules, and go-ftw's log marker rule 999999. The filter
-//!   runs in detect mode and writes one error-log line per matched rule to
-//!   Envoy's log. Behind Envoy is the CRS test backend (albedo,
-//!   [`crate::backend::Backend::albedo`]).
+//!   900005 from the README, in DetectionOnly), the filter's base rules
+//!   (`@recommended.conf`, ModSecurity's recommended body-processor rules)
+//!   and go-ftw's log marker rule 999999. The filter runs in detect mode
+//!   and writes one error-log line per matched rule to Envoy's log. Behind
+//!   Envoy is the CRS test backend (albedo, [`crate::backend::Backend::albedo`]).
 //! - **Protocol** ([`Lane::run_stage`]): for every stage, a marker request
 //!   carrying `X-CRS-Test: <unique id>`, then the stage's request, then a
 //!   second marker. Each marker is awaited in Envoy's log; only the lines
@@ -55,15 +55,11 @@ pub fn crs_dir() -> Result<PathBuf, String> {
 }
 
 /// Engine settings of the CRS test environment (ModSecurity's recommended
-/// configuration, as the suite's docker images use it) that the filter's
-/// own prelude does not already set.
-const BASE_RULES: &str = r#"SecRule REQUEST_HEADERS:Content-Type "^(?:application(?:/soap\+|/)|text/)xml" "id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"
-SecRule REQUEST_HEADERS:Content-Type "^application/json" "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
-SecRule REQBODY_ERROR "!@eq 0" "id:200002,phase:2,t:none,log,deny,status:400,msg:'Failed to parse request body.',logdata:'%{reqbody_error_msg}',severity:2"
-SecRule MULTIPART_STRICT_ERROR "!@eq 0" "id:200003,phase:2,t:none,log,deny,status:400,msg:'Multipart request body failed strict validation: PE %{REQBODY_PROCESSOR_ERROR}, BQ %{MULTIPART_BOUNDARY_QUOTED}, BW %{MULTIPART_BOUNDARY_WHITESPACE}, DB %{MULTIPART_DATA_BEFORE}, DA %{MULTIPART_DATA_AFTER}, HF %{MULTIPART_HEADER_FOLDING}, LF %{MULTIPART_LF_LINE}, SM %{MULTIPART_MISSING_SEMICOLON}, IQ %{MULTIPART_INVALID_QUOTING}, IP %{MULTIPART_INVALID_PART}, IH %{MULTIPART_INVALID_HEADER_FOLDING}, FL %{MULTIPART_FILE_LIMIT_EXCEEDED}'"
-SecRule MULTIPART_UNMATCHED_BOUNDARY "@eq 1" "id:200004,phase:2,t:none,log,deny,msg:'Multipart parser detected a possible unmatched boundary.'"
-SecRule TX:/^MSC_/ "!@streq 0" "id:200005,phase:2,t:none,deny,msg:'ModSecurity internal error flagged: %{MATCHED_VAR_NAME}'"
-SecArgumentSeparator &"#;
+/// configuration, as the suite's docker images use it): the filter's base
+/// rules (`@recommended.conf`: body processors by Content-Type, body parse
+/// errors) and the argument separator. Body access and limits come from the
+/// filter's own prelude.
+const BASE_RULES: &str = "Include @recommended.conf\nSecArgumentSeparator &";
 
 /// go-ftw's marker rule, as the CRS test images install it: it logs the
 /// marker and switches every other rule off for the marker request.

@@ -32,7 +32,7 @@ pub fn filter_config(mode: &str) -> Value {
     json!({
         "mode": mode,
         "paranoia_level": 1,
-        "rules": ["Include @crs-setup.conf", "Include @crs/*.conf"],
+        "rules": ["Include @recommended.conf", "Include @crs-setup.conf", "Include @crs/*.conf"],
         "failure_mode": "open"
     })
 }

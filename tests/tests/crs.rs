@@ -14,7 +14,7 @@ const SQLI: &str = "/?id=1%27%20OR%201=1--";
 fn crs(mode: &str) -> Value {
     json!({
         "mode": mode,
-        "rules": ["Include @crs-setup.conf", "Include @crs/*.conf"],
+        "rules": ["Include @recommended.conf", "Include @crs-setup.conf", "Include @crs/*.conf"],
         "request_body": {"hold_headers": true},
         "failure_mode": "closed"
     })
@@ -31,8 +31,18 @@ fn crs_compiles_in_every_vm() {
         .collect();
     // Two VMs on the main thread plus one per worker (concurrency 2).
     assert!(times.len() >= 3, "CRS did not compile in every VM:\n{log}");
+    let memory: Vec<u64> = log
+        .lines()
+        .filter_map(|l| l.split(", VM memory ").nth(1))
+        .filter_map(|rest| rest.split(' ').next()?.parse().ok())
+        .collect();
+    assert_eq!(
+        memory.len(),
+        times.len(),
+        "every compile line reports the VM's memory:\n{log}"
+    );
     eprintln!(
-        "CRS compile time per VM (ms): {times:?}; Envoy ready after {:?}",
+        "CRS compile time per VM (ms): {times:?}; VM memory (KiB): {memory:?}; Envoy ready after {:?}",
         s.envoy.startup
     );
     assert_eq!(http::get(s.addr(), "/").expect("GET").status(), 200);
@@ -192,7 +202,12 @@ fn leaking_response_body_is_replaced_in_block_mode() {
     let s = Stack::start(crs("block"));
     let page = "<html><body>You have an error in your SQL syntax; check the manual that corresponds \
                 to your MySQL server version for the right syntax to use near ''' at line 1</body></html>";
-    let spec = json!({"status": 200, "headers": {"content-type": "text/html"}, "body": page});
+    // Base64, so that the request (a JSON body CRS inspects) does not carry
+    // the page in clear: only the response leaks.
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(page);
+    let spec =
+        json!({"status": 200, "headers": {"content-type": "text/html"}, "encodedBody": encoded});
     let r = http::request(
         s.addr(),
         "POST",
@@ -253,5 +268,35 @@ fn sqli_in_http2_body_with_trailers_is_blocked() {
     assert!(
         s.backend.received().is_empty(),
         "the attack reached the backend"
+    );
+}
+
+/// With `@recommended.conf`, a JSON body is parsed into ARGS: SQL injection
+/// in a nested JSON value is blocked, a benign JSON document passes.
+#[test]
+fn json_body_is_parsed_and_inspected() {
+    let s = Stack::start(crs("block"));
+    let ct = [("Content-Type", "application/json")];
+    let benign = br#"{"user": {"name": "alice", "tags": ["a", "b"]}, "count": 3}"#;
+    let r = http::request(s.addr(), "POST", "/api/users", &ct, benign).expect("POST benign JSON");
+    assert_eq!(r.status(), 200, "{r:?}");
+    assert_eq!(r.body, benign.to_vec());
+    let attack = br#"{"user": {"id": "1' OR 1=1--"}}"#;
+    let r = http::request(s.addr(), "POST", "/api/users", &ct, attack).expect("POST attack JSON");
+    assert_eq!(r.status(), 403, "{r:?}");
+    assert!(
+        s.envoy
+            .wait_log("ARGS:json.user.id", std::time::Duration::from_secs(2)),
+        "{}",
+        s.envoy.log()
+    );
+    // A body that is not JSON at all is a parse error: 400 in block mode.
+    let r =
+        http::request(s.addr(), "POST", "/api/users", &ct, b"{not json").expect("POST broken JSON");
+    assert_eq!(r.status(), 400, "{r:?}");
+    assert_eq!(
+        s.backend.received().len(),
+        1,
+        "only the benign request reaches the backend"
     );
 }

@@ -125,8 +125,11 @@ impl FilterRoot {
                     for w in warnings {
                         log::info!("palisade: rule set {name:?}: {w}");
                     }
+                    // Linear memory only grows: this is what the VM holds
+                    // with the rule sets compiled so far.
+                    let memory_kib = core::arch::wasm32::memory_size(0) * 64;
                     log::info!(
-                        "palisade: rule set {name:?} compiled in {} ms (CRS from {CRS_SOURCE})",
+                        "palisade: rule set {name:?} compiled in {} ms, VM memory {memory_kib} KiB (CRS from {CRS_SOURCE})",
                         props::now_ms().saturating_sub(started)
                     );
                     rule_sets.insert(name.clone(), Some(Rc::new(rs)));
