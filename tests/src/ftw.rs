@@ -483,8 +483,15 @@ pub fn report(r: &Results, overrides_path: &Path) -> String {
         }
     }
     let s = &r.summary;
+    let as_written = r
+        .reports
+        .iter()
+        .flat_map(|f| f.tests.iter())
+        .filter(|t| t.passed && t.overridden.is_none())
+        .count();
     out.push_str(&format!(
-        "{} files, {} tests, {} stages through Envoy in {:.0} s; {} judged against {}\n",
+        "{} files, {} tests, {} stages through Envoy in {:.0} s\n\
+         {as_written} pass as written; {} judged against {} (Envoy rejects or normalises those requests)\n",
         s.files,
         s.tests,
         s.stages,
