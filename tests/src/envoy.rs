@@ -101,6 +101,23 @@ pub fn wasm_module() -> PathBuf {
     .clone()
 }
 
+/// Puts the module where `make wasm` does (`dist/palisade_filter.wasm`),
+/// for running the shipped envoy/envoy.yaml; written to a temporary name and
+/// renamed, so an Envoy reading it never sees half a file.
+pub fn install_dist_module() -> PathBuf {
+    static DIST: OnceLock<PathBuf> = OnceLock::new();
+    DIST.get_or_init(|| {
+        let dist = workspace_root().join("dist");
+        fs::create_dir_all(&dist).expect("create dist/");
+        let tmp = dist.join(format!(".palisade_filter.wasm.{}", std::process::id()));
+        fs::copy(wasm_module(), &tmp).expect("copy the module to dist/");
+        let dest = dist.join("palisade_filter.wasm");
+        fs::rename(&tmp, &dest).expect("move the module into place");
+        dest
+    })
+    .clone()
+}
+
 /// A free TCP port on 127.0.0.1 (bound then released).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -278,15 +295,23 @@ fn spawn(opts: &Options) -> (Child, PathBuf, u16, u16) {
         serde_json::to_string_pretty(&config(opts, listen, admin, &wasm)).unwrap_or_default(),
     )
     .expect("write the Envoy config");
-    let child = Command::new(envoy_binary())
+    let child = spawn_file(&cfg_path, &dir, &dir, opts.log_level, opts.concurrency);
+    (child, dir, listen, admin)
+}
+
+/// Runs Envoy on `cfg` from the directory `cwd`, logging to
+/// `<dir>/envoy.log`.
+fn spawn_file(cfg: &Path, cwd: &Path, dir: &Path, log_level: &str, concurrency: u32) -> Child {
+    Command::new(envoy_binary())
+        .current_dir(cwd)
         .arg("-c")
-        .arg(&cfg_path)
+        .arg(cfg)
         .args([
             "--disable-hot-restart",
             "-l",
-            opts.log_level,
+            log_level,
             "--concurrency",
-            &opts.concurrency.to_string(),
+            &concurrency.to_string(),
         ])
         // e.g. PALISADE_ENVOY_LOG=http:debug,wasm:debug when investigating.
         .args(
@@ -301,8 +326,7 @@ fn spawn(opts: &Options) -> (Child, PathBuf, u16, u16) {
             fs::File::create(dir.join("envoy.log")).expect("create the Envoy log"),
         ))
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start Envoy ({e}). {INSTALL_HINT}"));
-    (child, dir, listen, admin)
+        .unwrap_or_else(|e| panic!("cannot start Envoy ({e}). {INSTALL_HINT}"))
 }
 
 fn read_log(dir: &Path) -> String {
@@ -317,6 +341,32 @@ impl Envoy {
     pub fn start(opts: &Options) -> Result<Envoy, String> {
         let started = Instant::now();
         let (child, dir, listen, admin) = spawn(opts);
+        Envoy::ready(child, dir, listen, admin, started)
+    }
+
+    /// Starts Envoy on a configuration file of its own (e.g. the shipped
+    /// envoy/envoy.yaml with its ports changed), from the directory `cwd`;
+    /// `listen` and `admin` are the ports that file uses.
+    pub fn start_file(
+        cfg: &Path,
+        cwd: &Path,
+        listen: u16,
+        admin: u16,
+        concurrency: u32,
+    ) -> Result<Envoy, String> {
+        let started = Instant::now();
+        let dir = work_dir();
+        let child = spawn_file(cfg, cwd, &dir, "info", concurrency);
+        Envoy::ready(child, dir, listen, admin, started)
+    }
+
+    fn ready(
+        child: Child,
+        dir: PathBuf,
+        listen: u16,
+        admin: u16,
+        started: Instant,
+    ) -> Result<Envoy, String> {
         let mut envoy = Envoy {
             child,
             dir,
