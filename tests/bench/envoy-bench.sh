@@ -7,6 +7,8 @@
 #   envoy         Envoy alone (no filter)
 #   palisade-det  Envoy + Palisade, detect mode, CRS (as embedded) at PL1
 #   palisade-blk  Envoy + Palisade, block mode
+#   palisade-base Envoy + Palisade, block mode, @recommended.conf without CRS
+#                 (the filter's own cost: host calls, buffering, transaction)
 #   modsec        nginx + ModSecurity 3 (libnginx-mod-http-modsecurity) +
 #                 Debian's CRS 3.3.4 at PL1, SecRuleEngine On
 # with four request mixes:
@@ -32,7 +34,7 @@
 # WARMUP (seconds per mix before measuring, default 3), CONNECTIONS (wrk
 # connections, default 8), ENVOY_BIN, PALISADE_WASM (default
 # dist/palisade_filter.wasm), CONFIGS (default "envoy palisade-det
-# palisade-blk modsec"), MIXES (default "get form json attack"), BASE_PORT
+# palisade-base palisade-det palisade-blk modsec"), MIXES (default "get form json attack"), BASE_PORT
 # (default 18480). Everything runs under a fresh /tmp/palisade-bench.*
 # directory on 127.0.0.1 and is stopped on exit; the directory is kept for
 # the logs.
@@ -43,7 +45,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
 CONNECTIONS=${CONNECTIONS:-8}
-CONFIGS=${CONFIGS:-"envoy palisade-det palisade-blk modsec"}
+CONFIGS=${CONFIGS:-"envoy palisade-base palisade-det palisade-blk modsec"}
 MIXES=${MIXES:-"get form json attack"}
 BASE_PORT=${BASE_PORT:-18480}
 WASM=${PALISADE_WASM:-$ROOT/dist/palisade_filter.wasm}
@@ -168,15 +170,18 @@ RSS_PID=""      # the process whose RSS is reported
 START_NOTE=""
 MAIN_PID=""
 
-envoy_config() { # mode ("" = no filter), out file
-    python3 - "$1" "$2" "$WASM" "$PROXY_PORT" "$ADMIN_PORT" "$UPSTREAM_PORT" <<'PY'
+envoy_config() { # mode ("" = no filter), out file, rules ("crs" or "base")
+    python3 - "$1" "$2" "$WASM" "$PROXY_PORT" "$ADMIN_PORT" "$UPSTREAM_PORT" "${3:-crs}" <<'PY'
 import json, sys
 mode, out, wasm, port, admin, up = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+rules = ["Include @recommended.conf"]
+if sys.argv[7] == "crs":
+    rules += ["Include @crs-setup.conf", "Include @crs/*.conf"]
 filters = []
 if mode:
     plugin = {
         "mode": mode, "paranoia_level": 1, "inbound_threshold": 5, "outbound_threshold": 4,
-        "rules": ["Include @recommended.conf", "Include @crs-setup.conf", "Include @crs/*.conf"],
+        "rules": rules,
         "request_body": {"limit_bytes": 131072, "on_limit": "reject", "hold_headers": True},
         "failure_mode": "closed", "error_log": True,
     }
@@ -209,10 +214,10 @@ json.dump(cfg, open(out, "w"), indent=1)
 PY
 }
 
-start_envoy() { # name, mode
+start_envoy() { # name, mode, rules
     local dir="$WORK/$1"
     mkdir -p "$dir"
-    envoy_config "$2" "$dir/envoy.json"
+    envoy_config "$2" "$dir/envoy.json" "${3:-crs}"
     local t0=$(date +%s%N)
     setsid "$ENVOY" -c "$dir/envoy.json" --concurrency 1 --disable-hot-restart -l warning \
         --component-log-level wasm:info >"$dir/envoy.log" 2>&1 &
@@ -345,6 +350,7 @@ for c in $CONFIGS; do
     echo "== $c" >&2
     case "$c" in
         envoy) start_envoy envoy "" ;;
+        palisade-base) start_envoy palisade-base block base ;;
         palisade-det) start_envoy palisade-det detect ;;
         palisade-blk) start_envoy palisade-blk block ;;
         modsec) start_modsec ;;
@@ -352,7 +358,7 @@ for c in $CONFIGS; do
     esac
     NOTES+=("$c: $START_NOTE")
     measure "$c"
-    if [[ "$c" == palisade-* && -z "$VM_LINES" ]]; then
+    if [[ "$c" == palisade-det || "$c" == palisade-blk ]] && [[ -z "$VM_LINES" ]]; then
         VM_LINES=$(grep -o 'compiled in [0-9]* ms, VM memory [0-9]* KiB' "$WORK/$c/envoy.log" || true)
     fi
     stop_pid "$MAIN_PID"
