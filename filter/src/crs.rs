@@ -2,7 +2,7 @@
 //! [`ConfigSource`] that resolves the filter's include aliases:
 //! `Include @crs-setup.conf`, `Include @crs/*.conf`, and
 //! `Include @recommended.conf` (the engine base rules in front of CRS:
-//! `src/recommended.conf`). There is no filesystem inside the VM, so any
+//! `rules/conf/recommended.conf`). There is no filesystem inside the VM, so any
 //! other path is an error naming it.
 
 use palisade_rules::engine::ConfigSource;
@@ -13,8 +13,9 @@ include!(concat!(env!("OUT_DIR"), "/crs_bundle.rs"));
 #[derive(Clone, Copy, Default)]
 pub struct EmbeddedCrs;
 
-/// The base rules: body processors by Content-Type, body parse errors.
-pub const RECOMMENDED: (&str, &[u8]) = ("@recommended.conf", include_bytes!("recommended.conf"));
+/// The base rules: body processors by Content-Type, body parse errors
+/// (the engine's own `rules/conf/recommended.conf`).
+pub const RECOMMENDED: (&str, &[u8]) = ("@recommended.conf", palisade_rules::crs::RECOMMENDED_RULES.as_bytes());
 
 fn lookup(path: &str) -> Option<&'static [u8]> {
     if path == RECOMMENDED.0 {
