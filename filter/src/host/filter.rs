@@ -109,6 +109,8 @@ pub struct FilterRoot {
     shared: Rc<Shared>,
     vm_id: String,
     queue: Option<u32>,
+    /// Whether the rule sets' automata were built (first tick).
+    warmed: bool,
 }
 
 impl FilterRoot {
@@ -167,6 +169,7 @@ impl FilterRoot {
             shared,
             vm_id,
             queue: None,
+            warmed: false,
         })
     }
 
@@ -175,6 +178,14 @@ impl FilterRoot {
     }
 
     pub fn on_tick(&mut self) {
+        if !self.warmed {
+            // The engine builds regex automata on first use so that the VM
+            // starts fast; build them on the first tick, before most traffic.
+            self.warmed = true;
+            for rs in self.shared.rule_sets.values().flatten() {
+                rs.warm_up();
+            }
+        }
         self.shared.refresh_policy(true);
         if self.shared.buffer.borrow().is_empty() {
             return;

@@ -195,6 +195,26 @@ impl RuleSet {
         out
     }
 
+    /// Builds every regex and phrase automaton now. Loading only checks
+    /// patterns and defers building them to first use, which keeps a proxy
+    /// worker's start fast; a host calls this off the request path (e.g. on
+    /// its first timer tick) so the first requests do not pay for it.
+    pub fn warm_up(&self) {
+        fn rule(r: &rule::Rule) {
+            r.operator.warm_up();
+            if let Some(c) = r.chained.as_deref() {
+                rule(c);
+            }
+        }
+        for list in self.phases.iter() {
+            for e in list {
+                if let Entry::Rule(r) = e {
+                    rule(r);
+                }
+            }
+        }
+    }
+
     /// The configured SecRuleEngine mode.
     pub fn engine_mode(&self) -> EngineMode {
         self.config.engine_mode

@@ -196,6 +196,16 @@ impl Operator {
         }
     }
 
+    /// Builds what is otherwise built on first use (regex and phrase
+    /// automata), so a host can pay that before traffic arrives.
+    pub fn warm_up(&self) {
+        match &self.kind {
+            Kind::Rx(rx) => rx.warm_up(),
+            Kind::Pm(pm) => pm.warm_up(),
+            _ => {}
+        }
+    }
+
     /// For `@rx` without macros: which engine runs the pattern.
     pub fn regex_engine(&self) -> Option<RegexEngine> {
         match &self.kind {

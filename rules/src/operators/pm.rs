@@ -18,7 +18,10 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use super::{set_capture, DataFiles, EvalContext};
 
 pub(crate) struct Pm {
-    automaton: AhoCorasick,
+    /// Built on first use: the large CRS data files make this a noticeable
+    /// part of loading, and some lists are never consulted at a given
+    /// paranoia level.
+    automaton: std::sync::OnceLock<AhoCorasick>,
     phrases: Vec<Vec<u8>>,
 }
 
@@ -63,12 +66,23 @@ impl Pm {
         // keep the first spelling.
         let mut seen = std::collections::HashSet::new();
         phrases.retain(|p| seen.insert(p.to_ascii_lowercase()));
-        let automaton = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .build(&phrases)
-            .map_err(|e| format!("cannot build phrase matcher: {e}"))?;
-        Ok(Pm { automaton, phrases })
+        Ok(Pm { automaton: std::sync::OnceLock::new(), phrases })
+    }
+
+    /// Builds the automaton now rather than on first use.
+    pub(crate) fn warm_up(&self) {
+        self.automaton();
+    }
+
+    fn automaton(&self) -> &AhoCorasick {
+        self.automaton.get_or_init(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&self.phrases)
+                // Only a pattern set beyond the crate's size limits fails; it then matches nothing.
+                .unwrap_or_else(|_| AhoCorasick::new(Vec::<&[u8]>::new()).unwrap_or_else(|_| unreachable!("empty set")))
+        })
     }
 
     #[cfg(test)]
@@ -78,11 +92,11 @@ impl Pm {
 
     pub(crate) fn evaluate(&self, input: &[u8], ctx: &mut EvalContext<'_>) -> bool {
         let Some(slots) = ctx.captures.as_deref_mut() else {
-            return self.automaton.is_match(input);
+            return self.automaton().is_match(input);
         };
         // Earliest end first; the overlapping iterator reports by end position.
         let mut best: Option<(usize, usize)> = None; // (end, pattern)
-        for m in self.automaton.find_overlapping_iter(input) {
+        for m in self.automaton().find_overlapping_iter(input) {
             match best {
                 Some((end, _)) if m.end() > end => break,
                 Some((_, p)) if self.phrases[p].len() >= m.len() => {}

@@ -41,7 +41,7 @@ pub enum RegexEngine {
 #[derive(Debug)]
 pub(crate) enum Pattern {
     Bytes {
-        re: regex::bytes::Regex,
+        re: LazyRegex,
         /// Set when the pattern has a multi-line `^` (see [`CaretCheck`]).
         caret: Option<Box<CaretCheck>>,
     },
@@ -112,6 +112,58 @@ impl Fancy {
     }
 }
 
+/// A `regex::bytes::Regex` whose automaton is built on first use.
+///
+/// Building the automata of all CRS patterns is most of a rule set's load
+/// time (and each proxy worker loads its own), while a deployment at
+/// paranoia level 1 never runs many of them. The pattern's syntax is still
+/// checked at load, so a bad rule fails there with its location.
+pub(crate) struct LazyRegex {
+    pattern: String,
+    size_limit: usize,
+    built: OnceLock<regex::bytes::Regex>,
+}
+
+impl std::fmt::Debug for LazyRegex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyRegex").field("pattern", &self.pattern).finish()
+    }
+}
+
+impl LazyRegex {
+    fn new(pattern: String, size_limit: usize) -> Result<LazyRegex, String> {
+        // The syntax check (the translation already came from a valid PCRE
+        // pattern); the rest of compilation happens on first use.
+        regex_syntax::ast::parse::Parser::new()
+            .parse(&pattern)
+            .map_err(|e| format!("cannot compile regular expression: {e}"))?;
+        Ok(LazyRegex { pattern, size_limit, built: OnceLock::new() })
+    }
+
+    /// The compiled regex. A pattern that parses but exceeds the size limit
+    /// when built never matches (as a pattern that fails in ModSecurity).
+    fn get(&self) -> &regex::bytes::Regex {
+        self.built.get_or_init(|| {
+            regex::bytes::RegexBuilder::new(&self.pattern)
+                .size_limit(self.size_limit)
+                .build()
+                .unwrap_or_else(|_| never_matching())
+        })
+    }
+}
+
+impl std::ops::Deref for LazyRegex {
+    type Target = regex::bytes::Regex;
+    fn deref(&self) -> &regex::bytes::Regex {
+        self.get()
+    }
+}
+
+fn never_matching() -> regex::bytes::Regex {
+    // An empty byte class: matches nothing.
+    regex::bytes::Regex::new(r"(?-u:[^\x00-\xFF])").unwrap_or_else(|_| unreachable!("constant pattern"))
+}
+
 /// Rust's multi-line `^` also holds after a newline that ends the subject, PCRE's
 /// does not. Only a match ending at the very end of an input that ends in `\n` can
 /// have used that position; such a match is re-checked with the exact Latin-1
@@ -144,11 +196,7 @@ impl Pattern {
     fn with_limit(pcre: &[u8], size_limit: usize) -> Result<Pattern, String> {
         let bytes = pcre::translate(pcre, Flavor::Bytes)?;
         if !bytes.needs_backtracking {
-            // The lazy DFA cache keeps the crate's default bound (per regex and thread).
-            let re = regex::bytes::RegexBuilder::new(&bytes.pattern)
-                .size_limit(size_limit)
-                .build()
-                .map_err(|e| format!("cannot compile regular expression: {e}"))?;
+            let re = LazyRegex::new(bytes.pattern, size_limit)?;
             let caret = bytes.multiline_caret.then(|| {
                 Box::new(CaretCheck { source: pcre.to_vec(), size_limit, exact: OnceLock::new() })
             });
@@ -300,6 +348,13 @@ impl Rx {
         self.compiled.as_ref().map(Pattern::engine)
     }
 
+    /// Builds the automaton now rather than on first use.
+    pub(crate) fn warm_up(&self) {
+        if let Some(Pattern::Bytes { re, .. }) = &self.compiled {
+            re.get();
+        }
+    }
+
     pub(crate) fn evaluate(&self, input: &[u8], ctx: &mut EvalContext<'_>) -> bool {
         match &self.compiled {
             Some(p) => run(p, input, ctx),
@@ -324,6 +379,14 @@ fn run(p: &Pattern, input: &[u8], ctx: &mut EvalContext<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lazy_regex_fails_at_load_and_builds_on_use() {
+        assert!(Pattern::new(b"a(").is_err());
+        let p = Pattern::new(b"ab+c").unwrap();
+        assert!(p.is_match(b"xabbbc"));
+        assert!(!never_matching().is_match(b"\x00\xffabc"));
+    }
 
     #[test]
     fn engines() {
