@@ -213,3 +213,20 @@ fn includes_resolve_through_the_source_with_globs() {
     let err = RuleSet::load("main", "Include @crs/none.conf", &src).err().unwrap();
     assert!(err.message.contains("none.conf"), "{err}");
 }
+
+#[test]
+fn automata_are_built_on_first_use_or_by_warm_up_steps() {
+    let rs = load(
+        r#"
+SecRule ARGS "@rx ^a+b$" "id:70,phase:1,pass,log"
+SecRule ARGS "@rx ^c+d$" "id:71,phase:1,pass,log"
+SecRule ARGS "@pm one two" "id:72,phase:1,pass,log"
+"#,
+    );
+    assert!(rs.warm_up_step(1), "two left");
+    assert!(rs.warm_up_step(1), "one left");
+    assert!(!rs.warm_up_step(1), "the last one was built");
+    assert!(!rs.warm_up_step(5), "nothing left");
+    let (ids, _) = run(&rs, "/?x=aab&y=two", &[], "");
+    assert_eq!(ids, vec![70, 72]);
+}

@@ -105,6 +105,9 @@ impl Shared {
     }
 }
 
+/// Regex/phrase automata built per tick until all are (a few ms each).
+const WARM_UP_PER_TICK: usize = 8;
+
 pub struct FilterRoot {
     shared: Rc<Shared>,
     vm_id: String,
@@ -180,11 +183,13 @@ impl FilterRoot {
     pub fn on_tick(&mut self) {
         if !self.warmed {
             // The engine builds regex automata on first use so that the VM
-            // starts fast; build them on the first tick, before most traffic.
-            self.warmed = true;
+            // starts fast. Build the rest a few at a time on each tick, so no
+            // single tick holds this worker's traffic for long.
+            let mut pending = false;
             for rs in self.shared.rule_sets.values().flatten() {
-                rs.warm_up();
+                pending |= rs.warm_up_step(WARM_UP_PER_TICK);
             }
+            self.warmed = !pending;
         }
         self.shared.refresh_policy(true);
         if self.shared.buffer.borrow().is_empty() {

@@ -197,22 +197,35 @@ impl RuleSet {
 
     /// Builds every regex and phrase automaton now. Loading only checks
     /// patterns and defers building them to first use, which keeps a proxy
-    /// worker's start fast; a host calls this off the request path (e.g. on
-    /// its first timer tick) so the first requests do not pay for it.
+    /// worker's start fast.
     pub fn warm_up(&self) {
-        fn rule(r: &rule::Rule) {
-            r.operator.warm_up();
+        while self.warm_up_step(usize::MAX) {}
+    }
+
+    /// Builds at most `budget` of the automata not built yet, and returns
+    /// whether any remain. A host calls it from a timer, off the request
+    /// path, so neither start-up nor any one moment stalls traffic for long.
+    pub fn warm_up_step(&self, budget: usize) -> bool {
+        fn rule(r: &rule::Rule, left: &mut usize) {
+            if *left > 0 && r.operator.warm_up() {
+                *left -= 1;
+            }
             if let Some(c) = r.chained.as_deref() {
-                rule(c);
+                rule(c, left);
             }
         }
+        let mut left = budget;
         for list in self.phases.iter() {
             for e in list {
                 if let Entry::Rule(r) = e {
-                    rule(r);
+                    rule(r, &mut left);
+                    if left == 0 {
+                        return true;
+                    }
                 }
             }
         }
+        false
     }
 
     /// The configured SecRuleEngine mode.

@@ -197,12 +197,13 @@ impl Operator {
     }
 
     /// Builds what is otherwise built on first use (regex and phrase
-    /// automata), so a host can pay that before traffic arrives.
-    pub fn warm_up(&self) {
+    /// automata), so a host can pay that before traffic arrives. Returns
+    /// whether there was anything to build.
+    pub fn warm_up(&self) -> bool {
         match &self.kind {
             Kind::Rx(rx) => rx.warm_up(),
             Kind::Pm(pm) => pm.warm_up(),
-            _ => {}
+            _ => false,
         }
     }
 

@@ -69,9 +69,12 @@ impl Pm {
         Ok(Pm { automaton: std::sync::OnceLock::new(), phrases })
     }
 
-    /// Builds the automaton now rather than on first use.
-    pub(crate) fn warm_up(&self) {
+    /// Builds the automaton now rather than on first use; returns whether
+    /// there was anything to build.
+    pub(crate) fn warm_up(&self) -> bool {
+        let todo = self.automaton.get().is_none();
         self.automaton();
+        todo
     }
 
     fn automaton(&self) -> &AhoCorasick {

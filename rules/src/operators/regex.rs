@@ -348,10 +348,15 @@ impl Rx {
         self.compiled.as_ref().map(Pattern::engine)
     }
 
-    /// Builds the automaton now rather than on first use.
-    pub(crate) fn warm_up(&self) {
-        if let Some(Pattern::Bytes { re, .. }) = &self.compiled {
-            re.get();
+    /// Builds the automaton now rather than on first use; returns whether
+    /// there was anything to build.
+    pub(crate) fn warm_up(&self) -> bool {
+        match &self.compiled {
+            Some(Pattern::Bytes { re, .. }) if re.built.get().is_none() => {
+                re.get();
+                true
+            }
+            _ => false,
         }
     }
 
