@@ -203,8 +203,9 @@ impl RuleSet {
     }
 
     /// Builds at most `budget` of the automata not built yet, and returns
-    /// whether any remain. A host calls it from a timer, off the request
-    /// path, so neither start-up nor any one moment stalls traffic for long.
+    /// whether it built any (call again until it returns false). A host calls
+    /// it from a timer, off the request path, so neither start-up nor any one
+    /// moment stalls traffic for long.
     pub fn warm_up_step(&self, budget: usize) -> bool {
         fn rule(r: &rule::Rule, left: &mut usize) {
             if *left > 0 && r.operator.warm_up() {
@@ -225,7 +226,7 @@ impl RuleSet {
                 }
             }
         }
-        false
+        left < budget
     }
 
     /// The configured SecRuleEngine mode.
