@@ -248,13 +248,23 @@ fn start_and_wait(
         ),
     );
 
-    // 7. The filter reports to the collector and runs the current policy.
+    // 7. The filter reports to the collector. Its first acknowledgement
+    // carries the policy; once a second report has arrived, the first
+    // answer has been taken in and the policy published to the workers.
+    let mut first = None;
     wait_until(
         stop,
         group,
         Duration::from_secs(30),
         "the filter to report to the collector",
-        || reporting(collector, &token, started),
+        || match (first, last_report(collector, &token, started)) {
+            (None, Some(t)) => {
+                first = Some(t);
+                false
+            }
+            (Some(t0), Some(t)) => t > t0,
+            _ => false,
+        },
     )?;
     step(
         7,
@@ -431,21 +441,17 @@ fn set_mode(collector: SocketAddr, token: &str, mode: &str) -> Result<(u64, Stri
     Ok((version, format!("changed from {old}")))
 }
 
-/// Whether our filter instance has reported since `since` and runs the
-/// current policy.
-fn reporting(collector: SocketAddr, token: &str, since: f64) -> bool {
-    let Ok(v) = client::get(collector, "/api/v1/instances", token).and_then(|r| r.json()) else {
-        return false;
-    };
-    v.get("instances")
-        .and_then(Value::as_array)
-        .is_some_and(|list| {
-            list.iter().any(|i| {
-                i.get("instance").and_then(Value::as_str) == Some(INSTANCE)
-                    && i.get("current").and_then(Value::as_bool) == Some(true)
-                    && i.get("last_seen").and_then(Value::as_f64).unwrap_or(0.0) >= since
-            })
-        })
+/// When our filter instance last reported, if it has since `since`. (An
+/// instance reports the policy version its workers run only once they
+/// have seen traffic, so the version is not checked here.)
+fn last_report(collector: SocketAddr, token: &str, since: f64) -> Option<f64> {
+    let v = client::get(collector, "/api/v1/instances", token)
+        .and_then(|r| r.json())
+        .ok()?;
+    v.get("instances")?.as_array()?.iter().find_map(|i| {
+        let seen = i.get("last_seen").and_then(Value::as_f64)?;
+        (i.get("instance").and_then(Value::as_str) == Some(INSTANCE) && seen >= since).then_some(seen)
+    })
 }
 
 fn total_requests(collector: SocketAddr, token: &str) -> Option<u64> {
