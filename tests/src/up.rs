@@ -28,7 +28,11 @@ pub fn palisade_binary() -> PathBuf {
         }
         // This test runs as <target>/<profile dir>/deps/<name>-<hash>.
         let exe = std::env::current_exe().expect("the test binary's path");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("<target>/<profile>/deps layout").to_path_buf();
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("<target>/<profile>/deps layout")
+            .to_path_buf();
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -63,7 +67,12 @@ impl Ports {
         loop {
             let v = [free_port(), free_port(), free_port(), free_port()];
             if (1..4).all(|i| !v[..i].contains(&v[i])) {
-                return Ports { app: v[0], upstream: v[1], admin: v[2], collector: v[3] };
+                return Ports {
+                    app: v[0],
+                    upstream: v[1],
+                    admin: v[2],
+                    collector: v[3],
+                };
             }
         }
     }
@@ -98,9 +107,15 @@ impl Up {
             .spawn()
             .expect("start palisade up");
         let lines = Arc::new(Mutex::new(Vec::new()));
-        for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>), child.stderr.take().map(|s| Box::new(s) as _)]
-            .into_iter()
-            .flatten()
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as _),
+        ]
+        .into_iter()
+        .flatten()
         {
             let lines = lines.clone();
             thread::spawn(move || {
@@ -112,7 +127,11 @@ impl Up {
                 }
             });
         }
-        Up { child, lines, ports }
+        Up {
+            child,
+            lines,
+            ports,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -133,10 +152,16 @@ impl Up {
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 thread::sleep(Duration::from_millis(200));
-                panic!("palisade up exited ({status}) before printing {needle:?}:\n{}", self.output().join("\n"));
+                panic!(
+                    "palisade up exited ({status}) before printing {needle:?}:\n{}",
+                    self.output().join("\n")
+                );
             }
             if Instant::now() > end {
-                panic!("no {needle:?} from palisade up within {timeout:?}:\n{}", self.output().join("\n"));
+                panic!(
+                    "no {needle:?} from palisade up within {timeout:?}:\n{}",
+                    self.output().join("\n")
+                );
             }
             thread::sleep(Duration::from_millis(100));
         }
@@ -149,7 +174,10 @@ impl Up {
             .filter(|l| l.starts_with("palisade up: ["))
             .filter_map(|l| {
                 let rest = l.split("pid ").nth(1)?;
-                rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+                rest.split(|c: char| !c.is_ascii_digit())
+                    .next()?
+                    .parse()
+                    .ok()
             })
             .collect()
     }
@@ -158,7 +186,10 @@ impl Up {
     pub fn group(&self) -> Option<i32> {
         self.output().iter().find_map(|l| {
             let rest = l.split(", group ").nth(1)?;
-            rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
         })
     }
 
@@ -172,14 +203,19 @@ impl Up {
 
     /// GET on the collector's API (reads are open), as JSON.
     pub fn api(&self, target: &str) -> Value {
-        let r = http::get(&self.collector(), target).unwrap_or_else(|e| panic!("GET {target}: {e}"));
+        let r =
+            http::get(&self.collector(), target).unwrap_or_else(|e| panic!("GET {target}: {e}"));
         assert_eq!(r.status(), 200, "GET {target}: {}", r.body_str());
-        serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("GET {target}: not JSON ({e}): {}", r.body_str()))
+        serde_json::from_slice(&r.body)
+            .unwrap_or_else(|e| panic!("GET {target}: not JSON ({e}): {}", r.body_str()))
     }
 
     /// Sends `sig` (e.g. "INT", "TERM") to `up` itself.
     pub fn signal(&self, sig: &str) {
-        let status = Command::new("kill").args(["-s", sig, &self.pid().to_string()]).status().expect("run kill");
+        let status = Command::new("kill")
+            .args(["-s", sig, &self.pid().to_string()])
+            .status()
+            .expect("run kill");
         assert!(status.success(), "kill -s {sig} {} failed", self.pid());
     }
 
@@ -203,7 +239,9 @@ impl Up {
 impl Drop for Up {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            let _ = Command::new("kill").args(["-s", "TERM", &self.pid().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-s", "TERM", &self.pid().to_string()])
+                .status();
             if self.wait_exit(Duration::from_secs(30)).is_none() {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
@@ -215,22 +253,33 @@ impl Drop for Up {
 /// Whether `pid` is a live process (not gone, not a zombie).
 pub fn alive(pid: u32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).is_some_and(|s| s != "Z"),
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|s| s != "Z"),
         Err(_) => false,
     }
 }
 
 /// Live processes whose process group is `pgid`.
 pub fn group_members(pgid: i32) -> Vec<u32> {
-    let Ok(dir) = fs::read_dir("/proc") else { return vec![] };
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return vec![];
+    };
     dir.flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            fs::read_to_string(format!("/proc/{pid}/stat")).ok().is_some_and(|stat| {
-                // After the command name: state, ppid, pgrp, ...
-                let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
-                fields.first().is_some_and(|s| *s != "Z") && fields.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid)
-            })
+            fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .is_some_and(|stat| {
+                    // After the command name: state, ppid, pgrp, ...
+                    let fields: Vec<&str> = stat
+                        .rsplit_once(')')
+                        .map(|(_, r)| r.split_whitespace().collect())
+                        .unwrap_or_default();
+                    fields.first().is_some_and(|s| *s != "Z")
+                        && fields.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid)
+                })
         })
         .collect()
 }

@@ -25,7 +25,10 @@ const SQLI: &str = "/products?id=1'%20OR%201=1--";
 fn traffic_counts(line: &str) -> (u64, u64) {
     let num_before = |word: &str| -> u64 {
         let head = line.split(word).next().unwrap_or("");
-        head.split_whitespace().last().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no count before {word:?} in {line:?}"))
+        head.split_whitespace()
+            .last()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count before {word:?} in {line:?}"))
     };
     (num_before(" benign requests"), num_before(" attacks ("))
 }
@@ -41,21 +44,44 @@ fn wait_for(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
 /// Stops `up` with `sig` and checks that it and everything it started are gone.
 fn stop_and_check(mut up: Up, sig: &str) {
     let children = up.child_pids();
-    assert_eq!(children.len(), 2, "expected the collector's and Envoy's pids in {:#?}", up.output());
-    let group = up.group().unwrap_or_else(|| panic!("no process group in {:#?}", up.output()));
+    assert_eq!(
+        children.len(),
+        2,
+        "expected the collector's and Envoy's pids in {:#?}",
+        up.output()
+    );
+    let group = up
+        .group()
+        .unwrap_or_else(|| panic!("no process group in {:#?}", up.output()));
     for pid in &children {
         assert!(alive(*pid), "pid {pid} not running before the stop");
     }
     up.signal(sig);
-    let status = up.wait_exit(Duration::from_secs(60)).unwrap_or_else(|| panic!("up still running 60 s after SIG{sig}"));
-    assert!(status.success(), "up exited with {status}:\n{}", up.output().join("\n"));
+    let status = up
+        .wait_exit(Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("up still running 60 s after SIG{sig}"));
+    assert!(
+        status.success(),
+        "up exited with {status}:\n{}",
+        up.output().join("\n")
+    );
     for pid in children {
         assert!(!alive(pid), "pid {pid} still running after up stopped");
     }
-    assert_eq!(group_members(group), Vec::<u32>::new(), "processes left in group {group}");
+    assert_eq!(
+        group_members(group),
+        Vec::<u32>::new(),
+        "processes left in group {group}"
+    );
     let out = up.output();
-    assert!(out.iter().any(|l| l.contains("stopped the envoy")), "{out:#?}");
-    assert!(out.iter().any(|l| l.contains("stopped the collector")), "{out:#?}");
+    assert!(
+        out.iter().any(|l| l.contains("stopped the envoy")),
+        "{out:#?}"
+    );
+    assert!(
+        out.iter().any(|l| l.contains("stopped the collector")),
+        "{out:#?}"
+    );
 }
 
 #[test]
@@ -66,26 +92,50 @@ fn up_records_traffic_survives_restart_and_stops_cleanly() {
     let mut up = Up::start(&data.0, Ports::free(), &["--traffic"]);
     up.wait_line("ready (detect mode)", START);
     let line = up.wait_line("traffic: ", START);
-    let (benign, attacks) = traffic_counts(&up.wait_line("benign requests", Duration::from_secs(60)));
+    let (benign, attacks) =
+        traffic_counts(&up.wait_line("benign requests", Duration::from_secs(60)));
     assert!(benign >= 10 && attacks >= 5, "{line}");
     up.wait_line("traffic: recorded", Duration::from_secs(60));
 
     let s = up.api("/api/v1/waf/summary");
     assert_eq!(s["total_requests"], benign + attacks, "{s}");
-    assert_eq!(s["nominal"], benign, "a benign request scored: {s}\n{}", up.api("/api/v1/top/rules"));
+    assert_eq!(
+        s["nominal"],
+        benign,
+        "a benign request scored: {s}\n{}",
+        up.api("/api/v1/top/rules")
+    );
     assert_eq!(s["anomalous"], attacks, "an attack went unnoticed: {s}");
     assert_eq!(s["blocked"], 0, "{s}");
     let events = up.api("/api/v1/events?limit=100");
     let list = events["events"].as_array().cloned().unwrap_or_default();
     assert_eq!(list.len() as u64, attacks, "{events}");
     assert!(
-        list.iter().any(|e| e["path"] == "/products" && e["rule_ids"].as_array().is_some_and(|r| r.iter().any(|id| id == 942100))),
+        list.iter().any(|e| e["path"] == "/products"
+            && e["rule_ids"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|id| id == 942100))),
         "no SQL injection event from the traffic: {events}"
     );
 
     // An injection of our own, under a host of its own.
-    let r = http::request(&up.app(), "GET", SQLI, &[("Host", "probe.test"), ("Accept", "*/*"), ("User-Agent", "e2e")], b"").expect("GET through Envoy");
-    assert_eq!(r.status(), 400, "detect mode passes it to the app, which wants a number: {r:?}");
+    let r = http::request(
+        &up.app(),
+        "GET",
+        SQLI,
+        &[
+            ("Host", "probe.test"),
+            ("Accept", "*/*"),
+            ("User-Agent", "e2e"),
+        ],
+        b"",
+    )
+    .expect("GET through Envoy");
+    assert_eq!(
+        r.status(),
+        400,
+        "detect mode passes it to the app, which wants a number: {r:?}"
+    );
     let mut event = Value::Null;
     wait_for(Duration::from_secs(30), "the probe's event", || {
         event = up.api("/api/v1/events?host=probe.test");
@@ -94,29 +144,78 @@ fn up_records_traffic_survives_restart_and_stops_cleanly() {
     let e = &event["events"][0];
     assert_eq!(e["action"], "detected", "{event}");
     assert_eq!(e["path"], "/products", "{event}");
-    assert!(e["rule_ids"].as_array().is_some_and(|r| r.iter().any(|id| id == 942100)), "{event}");
+    assert!(
+        e["rule_ids"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|id| id == 942100)),
+        "{event}"
+    );
     let detail = up.api(&format!("/api/v1/events/{}", e["id"]));
-    assert!(detail["request_line"].as_str().is_some_and(|l| l.contains("1'%20OR%201=1--")), "{detail}");
+    assert!(
+        detail["request_line"]
+            .as_str()
+            .is_some_and(|l| l.contains("1'%20OR%201=1--")),
+        "{detail}"
+    );
 
     stop_and_check(up, "INT");
 
     // 2. Restart on the same data, in block mode.
     let mut up = Up::start(&data.0, Ports::free(), &["--block"]);
     up.wait_line("ready (block mode)", START);
-    assert!(up.output().iter().any(|l| l.contains("existing database kept")), "{:#?}", up.output());
+    assert!(
+        up.output()
+            .iter()
+            .any(|l| l.contains("existing database kept")),
+        "{:#?}",
+        up.output()
+    );
     let s = up.api("/api/v1/waf/summary");
-    assert_eq!(s["total_requests"], benign + attacks + 1, "data lost across the restart: {s}");
+    assert_eq!(
+        s["total_requests"],
+        benign + attacks + 1,
+        "data lost across the restart: {s}"
+    );
     assert_eq!(up.api("/api/v1/policy")["mode"], "block");
     let history = up.api("/api/v1/policy/history");
-    assert!(history.to_string().contains("palisade up: start in block mode"), "{history}");
+    assert!(
+        history
+            .to_string()
+            .contains("palisade up: start in block mode"),
+        "{history}"
+    );
 
-    let r = http::request(&up.app(), "GET", SQLI, &[("Host", "probe.test"), ("Accept", "*/*"), ("User-Agent", "e2e")], b"").expect("GET through Envoy");
+    let r = http::request(
+        &up.app(),
+        "GET",
+        SQLI,
+        &[
+            ("Host", "probe.test"),
+            ("Accept", "*/*"),
+            ("User-Agent", "e2e"),
+        ],
+        b"",
+    )
+    .expect("GET through Envoy");
     assert_eq!(r.status(), 403, "block mode: {r:?}");
-    let r = http::request(&up.app(), "GET", "/products?id=2", &[("Host", "probe.test"), ("Accept", "*/*"), ("User-Agent", "e2e")], b"").expect("GET through Envoy");
+    let r = http::request(
+        &up.app(),
+        "GET",
+        "/products?id=2",
+        &[
+            ("Host", "probe.test"),
+            ("Accept", "*/*"),
+            ("User-Agent", "e2e"),
+        ],
+        b"",
+    )
+    .expect("GET through Envoy");
     assert_eq!(r.status(), 200, "benign in block mode: {r:?}");
     assert!(r.body_str().contains("Folding table"), "{r:?}");
     wait_for(Duration::from_secs(30), "the blocked event", || {
-        up.api("/api/v1/events?host=probe.test&action=blocked")["events"].as_array().is_some_and(|l| !l.is_empty())
+        up.api("/api/v1/events?host=probe.test&action=blocked")["events"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty())
     });
 
     stop_and_check(up, "TERM");
