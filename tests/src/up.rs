@@ -9,15 +9,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
 use crate::envoy::{envoy_binary, free_port, wasm_module, workspace_root};
 use crate::http;
 
-/// `$PALISADE_BIN`, else `palisade` built (or found up to date) by cargo in
-/// the profile this test binary was built in, once per test binary.
+/// `$PALISADE_BIN`; else `palisade` in the profile directory this test was
+/// built into, when it is newer than every source it is built from (as
+/// after `cargo test --workspace`, which builds it); else built by cargo in
+/// that profile. Decided once per test binary.
 pub fn palisade_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -33,11 +35,32 @@ pub fn palisade_binary() -> PathBuf {
             .and_then(Path::parent)
             .expect("<target>/<profile>/deps layout")
             .to_path_buf();
+        let bin = profile_dir.join("palisade");
+        let root = workspace_root();
+        let sources = [
+            "collector/src",
+            "collector/web",
+            "collector/build.rs",
+            "collector/Cargo.toml",
+            "rules/src",
+            "rules/Cargo.toml",
+            "Cargo.lock",
+        ];
+        let newest = sources
+            .iter()
+            .filter_map(|s| newest_mtime(&root.join(s), 0))
+            .max();
+        let built = fs::metadata(&bin).and_then(|m| m.modified()).ok();
+        if let (Some(built), Some(newest)) = (built, newest) {
+            if built >= newest {
+                return bin;
+            }
+        }
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.current_dir(workspace_root())
+        cmd.current_dir(&root)
             .env("CARGO_TARGET_DIR", &target_dir)
             .args(["build", "-p", "palisade-collector", "--bin", "palisade"]);
         if release {
@@ -45,11 +68,26 @@ pub fn palisade_binary() -> PathBuf {
         }
         let status = cmd.status().expect("run cargo to build palisade");
         assert!(status.success(), "building palisade failed ({status})");
-        let p = profile_dir.join("palisade");
-        assert!(p.is_file(), "built binary not found at {}", p.display());
-        p
+        assert!(bin.is_file(), "built binary not found at {}", bin.display());
+        bin
     })
     .clone()
+}
+
+/// The newest modification time of a file, or of any file under a folder.
+fn newest_mtime(path: &Path, depth: usize) -> Option<SystemTime> {
+    let meta = fs::metadata(path).ok()?;
+    if !meta.is_dir() {
+        return meta.modified().ok();
+    }
+    if depth > 8 {
+        return None;
+    }
+    fs::read_dir(path)
+        .ok()?
+        .flatten()
+        .filter_map(|e| newest_mtime(&e.path(), depth + 1))
+        .max()
 }
 
 /// The four ports `up` is given.
