@@ -102,10 +102,13 @@ fn up_records_traffic_survives_restart_and_stops_cleanly() {
     assert_eq!(
         s["nominal"],
         benign,
-        "a benign request scored: {s}\n{}",
+        "nominal must equal the benign requests sent: {s}\n{}",
         up.api("/api/v1/top/rules")
     );
-    assert_eq!(s["anomalous"], attacks, "an attack went unnoticed: {s}");
+    assert_eq!(
+        s["anomalous"], attacks,
+        "anomalous must equal the attacks sent: {s}"
+    );
     assert_eq!(s["blocked"], 0, "{s}");
     let events = up.api("/api/v1/events?limit=100");
     let list = events["events"].as_array().cloned().unwrap_or_default();
