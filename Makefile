@@ -3,6 +3,7 @@
 #   make wasm        build the proxy-wasm filter into dist/palisade_filter.wasm
 #   make playground  build the rule playground module into dist/palisade_playground.wasm
 #   make collector   the playground, then the collector (release) with it embedded
+#   make demo        the whole system on this machine (see below)
 #
 # Honours CARGO_TARGET_DIR (default: ./target). The CRS embedded in the module
 # comes from PALISADE_CRS_DIR (default: ../shared/crs/v4.28.0); see filter/build.rs.
@@ -54,3 +55,20 @@ test-conformance:
 # Threat Monitoring page and playground in headless Chromium (tests/browser).
 test-browser: collector
 	PALISADE_BIN=$(CARGO_TARGET_DIR)/release/palisade CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) bash tests/browser/run.sh
+
+# ---------------------------------------------------------------------------
+# The whole system on this machine, on embedded defaults:
+#   make demo                          collector, Envoy with the filter, demo app
+#   make demo ARGS="--block --traffic" block mode; send a short traffic mix
+# Installs what is missing (tests/setup.sh), builds the module and the
+# collector, then runs `palisade up` in the foreground (data in
+# ./palisade-data, or ARGS="--data DIR"); Ctrl-C stops everything.
+# ---------------------------------------------------------------------------
+.PHONY: demo
+ARGS ?=
+
+demo:
+	bash tests/setup.sh
+	$(MAKE) --no-print-directory wasm collector
+	@echo
+	exec $(CARGO_TARGET_DIR)/release/palisade up --wasm dist/palisade_filter.wasm $(ARGS)

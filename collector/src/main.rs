@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod rules_cmd;
+mod up;
 
 #[derive(Parser)]
 #[command(
@@ -22,6 +23,10 @@ enum Command {
     /// Offline rule tools: validate a configuration, evaluate a raw request.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
+    /// Start the collector, Envoy with the filter and a demo app; Ctrl-C stops them.
+    Up(up::UpArgs),
+    /// Serve the small demo application `up` puts behind Envoy.
+    DemoUpstream(up::DemoArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -29,6 +34,8 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Collector(args) => palisade_collector::collector::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
+        Command::Up(args) => up::run(args),
+        Command::DemoUpstream(args) => up::run_demo(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

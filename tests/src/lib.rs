@@ -20,6 +20,7 @@ pub mod ftw;
 pub mod h2c;
 pub mod http;
 pub mod real_collector;
+pub mod up;
 
 use serde_json::{json, Value};
 
