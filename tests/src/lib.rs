@@ -16,6 +16,7 @@ pub mod collector;
 pub mod envoy;
 pub mod h2c;
 pub mod http;
+pub mod nginx;
 
 use serde_json::{json, Value};
 
