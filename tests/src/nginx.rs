@@ -277,3 +277,64 @@ pub fn check_config(opts: &Options) -> (bool, String) {
     let _ = fs::remove_dir_all(&dir);
     (out.status.success(), text)
 }
+
+/// A tiny proxy-wasm module whose `proxy_on_request_headers` traps
+/// (`unreachable`), for the failure-policy tests.
+pub fn trapping_module() -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let b = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(b);
+                return;
+            }
+            out.push(b | 0x80);
+        }
+    }
+    fn section(id: u8, body: Vec<u8>, out: &mut Vec<u8>) {
+        out.push(id);
+        leb(body.len(), out);
+        out.extend(body);
+    }
+    let mut m = b"\0asm\x01\0\0\0".to_vec();
+    // Types: (i32)->i32, (i32,i32)->(), (i32,i32)->i32, (i32,i32,i32)->i32, ()->(), (i32)->().
+    section(1, vec![6, 0x60, 1, 0x7f, 1, 0x7f, 0x60, 2, 0x7f, 0x7f, 0, 0x60, 2, 0x7f, 0x7f, 1, 0x7f, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f, 0x60, 0, 0, 0x60, 1, 0x7f, 0], &mut m);
+    section(3, vec![7, 4, 0, 1, 2, 3, 0, 5], &mut m);
+    section(5, vec![1, 0, 1], &mut m);
+    let exports: [(&str, u8, u8); 10] = [
+        ("memory", 2, 0),
+        ("proxy_abi_version_0_2_1", 0, 0),
+        ("proxy_on_memory_allocate", 0, 1),
+        ("proxy_on_context_create", 0, 2),
+        ("proxy_on_vm_start", 0, 3),
+        ("proxy_on_configure", 0, 3),
+        ("proxy_on_request_headers", 0, 4),
+        ("proxy_on_done", 0, 5),
+        ("proxy_on_log", 0, 6),
+        ("proxy_on_delete", 0, 6),
+    ];
+    let mut e = vec![exports.len() as u8];
+    for (name, kind, idx) in exports {
+        e.push(name.len() as u8);
+        e.extend_from_slice(name.as_bytes());
+        e.extend([kind, idx]);
+    }
+    section(7, e, &mut m);
+    let bodies: [&[u8]; 7] = [
+        &[0, 0x0b],
+        &[0, 0x41, 0x80, 0x08, 0x0b],
+        &[0, 0x0b],
+        &[0, 0x41, 1, 0x0b],
+        &[0, 0x00, 0x0b],
+        &[0, 0x41, 1, 0x0b],
+        &[0, 0x0b],
+    ];
+    let mut code = vec![bodies.len() as u8];
+    for b in bodies {
+        code.push(b.len() as u8);
+        code.extend_from_slice(b);
+    }
+    section(10, code, &mut m);
+    m
+}

@@ -11,7 +11,7 @@ use std::ptr;
 use ngx::ffi::{
     ngx_add_timer, ngx_close_connection, ngx_connection_t, ngx_cycle, ngx_del_timer, ngx_event_connect_peer,
     ngx_event_get_peer, ngx_event_t, ngx_handle_read_event, ngx_handle_write_event, ngx_peer_connection_t, ngx_str_t,
-    NGX_AGAIN, NGX_ERROR, NGX_ERROR_ERR, NGX_LOG_DEBUG, NGX_OK,
+    NGX_AGAIN, NGX_ERROR, NGX_LOG_DEBUG, NGX_OK,
 };
 use palisade_wasm_host::{httpcall, CallResponse, HttpCall};
 
@@ -89,7 +89,7 @@ pub fn start(slot: usize, generation: u32, addr: SocketAddr, c: HttpCall) {
     call.pc.get = Some(ngx_event_get_peer);
     // SAFETY: ngx_cycle is live in a worker.
     call.pc.log = unsafe { (*ngx_cycle).log };
-    call.pc.set_log_error(NGX_ERROR_ERR);
+    call.pc.set_log_error(ngx::ffi::ngx_connection_log_error_e_NGX_ERROR_INFO as u32);
     // SAFETY: pc is fully set up for a single-address connect.
     let rc = unsafe { ngx_event_connect_peer(&mut call.pc) };
     if rc == NGX_ERROR as isize || call.pc.connection.is_null() || (rc != NGX_OK as isize && rc != NGX_AGAIN as isize) {

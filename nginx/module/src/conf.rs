@@ -29,8 +29,8 @@ use ngx::ffi::{
     ngx_http_core_main_conf_t, ngx_http_core_module, ngx_http_handler_pt, ngx_http_module_t, ngx_http_top_body_filter,
     ngx_http_top_header_filter, ngx_int_t, ngx_module_t, ngx_str_t, ngx_uint_t, NGX_CONF_NOARGS, NGX_CONF_TAKE1,
     NGX_CONF_TAKE12, NGX_CONF_TAKE2, NGX_CONF_TAKE23, NGX_CORE_MODULE, NGX_DIRECT_CONF, NGX_HTTP_LOC_CONF,
-    NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_LOG_PHASE, NGX_HTTP_MAIN_CONF, NGX_HTTP_MAIN_CONF_OFFSET, NGX_HTTP_MODULE,
-    NGX_HTTP_PREACCESS_PHASE, NGX_HTTP_SRV_CONF, NGX_LOG_EMERG, NGX_LOG_NOTICE, NGX_MAIN_CONF,
+    NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF, NGX_HTTP_MAIN_CONF_OFFSET, NGX_HTTP_MODULE,
+    NGX_HTTP_SRV_CONF, NGX_LOG_EMERG, NGX_LOG_NOTICE, NGX_MAIN_CONF,
 };
 use ngx::http::{HttpModule, HttpModuleConfExt, Merge, MergeConfigError};
 use ngx::ngx_string;
@@ -150,8 +150,8 @@ unsafe fn install(cf: *mut ngx_conf_t) -> ngx_int_t {
     };
     let cmcf = cmcf.as_ptr();
     for (phase, handler) in [
-        (NGX_HTTP_PREACCESS_PHASE, request::access_handler as unsafe extern "C" fn(_) -> _),
-        (NGX_HTTP_LOG_PHASE, request::log_handler),
+        (ngx::ffi::ngx_http_phases_NGX_HTTP_PREACCESS_PHASE, request::access_handler as unsafe extern "C" fn(_) -> _),
+        (ngx::ffi::ngx_http_phases_NGX_HTTP_LOG_PHASE, request::log_handler),
     ] {
         let h = ngx_array_push(&mut (*cmcf).phases[phase as usize].handlers) as *mut ngx_http_handler_pt;
         if h.is_null() {
@@ -453,8 +453,12 @@ static mut HTTP_COMMANDS: [ngx_command_t; 6] = [
     ngx_command_t::empty(),
 ];
 
-static CORE_CTX: ngx_core_module_t =
-    ngx_core_module_t { name: ngx_string!("palisade"), create_conf: Some(create_core_conf), init_conf: None };
+/// `ngx_core_module_t` holds raw pointers; nginx only reads it.
+#[repr(transparent)]
+struct SyncCtx(ngx_core_module_t);
+unsafe impl Sync for SyncCtx {}
+
+static CORE_CTX: SyncCtx = SyncCtx(ngx_core_module_t { name: ngx_string!("palisade"), create_conf: Some(create_core_conf), init_conf: None });
 
 static HTTP_CTX: ngx_http_module_t = ngx_http_module_t {
     preconfiguration: None,
@@ -472,7 +476,7 @@ static HTTP_CTX: ngx_http_module_t = ngx_http_module_t {
 #[allow(non_upper_case_globals)]
 pub static mut ngx_palisade_core_module: ngx_module_t = ngx_module_t {
     ctx: ptr::addr_of!(CORE_CTX) as *mut c_void,
-    commands: unsafe { ptr::addr_of_mut!(CORE_COMMANDS) as *mut ngx_command_t },
+    commands: ptr::addr_of_mut!(CORE_COMMANDS) as *mut ngx_command_t,
     type_: NGX_CORE_MODULE as ngx_uint_t,
     ..ngx_module_t::default()
 };
@@ -482,7 +486,7 @@ pub static mut ngx_palisade_core_module: ngx_module_t = ngx_module_t {
 #[allow(non_upper_case_globals)]
 pub static mut ngx_http_palisade_module: ngx_module_t = ngx_module_t {
     ctx: ptr::addr_of!(HTTP_CTX) as *mut c_void,
-    commands: unsafe { ptr::addr_of_mut!(HTTP_COMMANDS) as *mut ngx_command_t },
+    commands: ptr::addr_of_mut!(HTTP_COMMANDS) as *mut ngx_command_t,
     type_: NGX_HTTP_MODULE as ngx_uint_t,
     init_process: Some(worker::init_process),
     exit_process: Some(worker::exit_process),

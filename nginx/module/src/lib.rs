@@ -24,7 +24,24 @@ pub mod worker;
 
 pub use conf::{ngx_http_palisade_module, ngx_palisade_core_module};
 
-ngx::ngx_modules!(ngx_palisade_core_module, ngx_http_palisade_module);
+// The tables nginx's loader reads from a dynamic module (ngx's own
+// `ngx_modules!` miscounts more than one module).
+#[no_mangle]
+#[allow(non_upper_case_globals)]
+pub static mut ngx_modules: [*const ngx::ffi::ngx_module_t; 3] = [
+    std::ptr::addr_of!(ngx_palisade_core_module),
+    std::ptr::addr_of!(ngx_http_palisade_module),
+    std::ptr::null(),
+];
+
+#[no_mangle]
+#[allow(non_upper_case_globals)]
+pub static mut ngx_module_names: [*const std::ffi::c_char; 3] =
+    [c"ngx_palisade_core_module".as_ptr(), c"ngx_http_palisade_module".as_ptr(), std::ptr::null()];
+
+#[no_mangle]
+#[allow(non_upper_case_globals)]
+pub static mut ngx_module_order: [*const std::ffi::c_char; 1] = [std::ptr::null()];
 
 /// Runs `f`, turning a panic into `on_panic` and an error-log line.
 pub(crate) fn guard<R>(what: &str, on_panic: R, f: impl FnOnce() -> R) -> R {

@@ -129,7 +129,7 @@ unsafe fn get_ctx(r: *mut ngx_http_request_t) -> Option<&'static mut Ctx> {
     }
     let mut c: *mut ngx_pool_cleanup_t = (*(*r).pool).cleanup;
     while !c.is_null() {
-        if (*c).handler == Some(cleanup_ctx) && !(*c).data.is_null() {
+        if (*c).handler.is_some_and(|h| std::ptr::fn_addr_eq(h, cleanup_ctx as unsafe extern "C" fn(*mut c_void))) && !(*c).data.is_null() {
             *(*r).ctx.add(idx) = (*c).data;
             return Some(&mut *((*c).data as *mut Ctx));
         }
