@@ -35,5 +35,5 @@ $(NGINX_BUILD)/objs/ngx_auto_config.h: $(NGINX_SRC)/src/core/nginx.h
 nginx-module: $(NGINX_BUILD)/objs/ngx_auto_config.h
 	cd nginx && NGINX_SOURCE_DIR=$(NGINX_BUILD) NGINX_BUILD_DIR=$(NGINX_BUILD)/objs CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) $(CARGO) build --release -p ngx_http_palisade_module
 	mkdir -p dist
-	cp $(NGINX_MODULE_BUILT) dist/ngx_http_palisade_module.so
+	strip --strip-debug -o dist/ngx_http_palisade_module.so $(NGINX_MODULE_BUILT)
 	@ls -l dist/ngx_http_palisade_module.so

@@ -234,6 +234,19 @@ impl Nginx {
         prom_value(&self.prometheus(), sample)
     }
 
+    /// Waits until `sample` equals `want` (metrics are counted in the log
+    /// phase, after the response has gone out); returns the last value.
+    pub fn wait_metric(&self, sample: &str, want: f64, timeout: Duration) -> Option<f64> {
+        let end = Instant::now() + timeout;
+        loop {
+            let v = self.metric(sample);
+            if v == Some(want) || Instant::now() > end {
+                return v;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn signal(&self, sig: &str) {
         let _ = Command::new("kill").args([&format!("-{sig}"), &self.pid().to_string()]).status();
     }

@@ -29,6 +29,9 @@ fn start(filter: serde_json::Value) -> Stack {
     })
 }
 
+/// How long metrics may lag the response.
+const W: Duration = Duration::from_secs(5);
+
 const SQLI: &str = "/?id=1%27%20OR%201=1--";
 
 fn benign_requests(s: &Stack) {
@@ -55,8 +58,8 @@ fn benign_traffic_passes_in_detect_and_block_mode() {
     for mode in ["detect", "block"] {
         let s = start(filter_config(mode));
         benign_requests(&s);
-        assert_eq!(s.nginx.metric("palisade_requests{outcome=\"pass\"}"), Some(3.0), "{mode}: {}", s.nginx.prometheus());
-        assert_eq!(s.nginx.metric("palisade_requests{outcome=\"blocked\"}"), Some(0.0), "{mode}");
+        assert_eq!(s.nginx.wait_metric("palisade_requests{outcome=\"pass\"}", 3.0, W), Some(3.0), "{mode}: {}", s.nginx.prometheus());
+        assert_eq!(s.nginx.wait_metric("palisade_requests{outcome=\"blocked\"}", 0.0, W), Some(0.0), "{mode}");
     }
 }
 
@@ -80,7 +83,7 @@ fn sqli_is_blocked_in_block_mode() {
     let r = http::request(s.nginx.addr(), "POST", "/login", &[("Content-Type", "application/x-www-form-urlencoded")], &form).expect("POST");
     assert_eq!(r.status(), 403, "{r:?}");
     assert!(s.backend.received().is_empty());
-    assert_eq!(s.nginx.metric("palisade_requests{outcome=\"blocked\"}"), Some(2.0), "{}", s.nginx.prometheus());
+    assert_eq!(s.nginx.wait_metric("palisade_requests{outcome=\"blocked\"}", 2.0, W), Some(2.0), "{}", s.nginx.prometheus());
     assert!(s.nginx.metric("palisade_rule_hits{rule_id=\"942100\"}").unwrap_or(0.0) >= 1.0, "{}", s.nginx.prometheus());
 }
 
@@ -92,7 +95,7 @@ fn sqli_is_logged_in_detect_mode() {
     assert_eq!(s.backend.received().len(), 1);
     assert!(s.nginx.wait_log("[id \"942100\"]", Duration::from_secs(5)), "{}", s.nginx.log());
     assert!(s.nginx.log().contains("ModSecurity: Warning."), "{}", s.nginx.log());
-    assert_eq!(s.nginx.metric("palisade_requests{outcome=\"detected\"}"), Some(1.0), "{}", s.nginx.prometheus());
+    assert_eq!(s.nginx.wait_metric("palisade_requests{outcome=\"detected\"}", 1.0, W), Some(1.0), "{}", s.nginx.prometheus());
 }
 
 #[test]
@@ -137,7 +140,7 @@ fn body_limits() {
     let r = http::request(s.nginx.addr(), "POST", "/upload", &ct, &form(900)).expect("POST small");
     assert_eq!(r.status(), 200);
     assert_eq!(s.backend.received().len(), 1, "oversized bodies reached the backend");
-    assert_eq!(s.nginx.metric(LIMIT_SAMPLE), Some(2.0));
+    assert_eq!(s.nginx.wait_metric(LIMIT_SAMPLE, 2.0, W), Some(2.0));
     drop(s);
 
     let s = start(limit_config("detect", "reject"));
@@ -145,7 +148,7 @@ fn body_limits() {
     let r = http::request(s.nginx.addr(), "POST", "/upload", &ct, &body).expect("POST");
     assert_eq!(r.status(), 200, "{r:?}");
     assert_eq!(r.body, body);
-    assert_eq!(s.nginx.metric(LIMIT_SAMPLE), Some(1.0));
+    assert_eq!(s.nginx.wait_metric(LIMIT_SAMPLE, 1.0, W), Some(1.0));
     drop(s);
 
     let s = start(limit_config("block", "inspect_partial"));
@@ -154,7 +157,7 @@ fn body_limits() {
     assert_eq!(r.status(), 200, "{r:?}");
     assert_eq!(r.body.len(), body.len());
     assert_eq!(s.backend.received()[0].body, body);
-    assert_eq!(s.nginx.metric(LIMIT_SAMPLE), Some(1.0));
+    assert_eq!(s.nginx.wait_metric(LIMIT_SAMPLE, 1.0, W), Some(1.0));
 }
 
 #[test]

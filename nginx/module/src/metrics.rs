@@ -40,13 +40,20 @@ unsafe fn serve(r: *mut ngx_http_request_t) -> ngx_int_t {
     if rc == NGX_ERROR as ngx_int_t || rc > NGX_OK as ngx_int_t || (*r).header_only() != 0 {
         return rc;
     }
-    let b = ngx::ffi::ngx_create_temp_buf((*r).pool, text.len().max(1));
+    // An empty body is a special (memory-less) last buffer.
+    let b = if text.is_empty() {
+        ngx::ffi::ngx_pcalloc((*r).pool, std::mem::size_of::<ngx::ffi::ngx_buf_t>()) as *mut ngx::ffi::ngx_buf_t
+    } else {
+        ngx::ffi::ngx_create_temp_buf((*r).pool, text.len())
+    };
     let cl = ngx::ffi::ngx_alloc_chain_link((*r).pool);
     if b.is_null() || cl.is_null() {
         return NGX_ERROR as ngx_int_t;
     }
-    ptr::copy_nonoverlapping(text.as_ptr(), (*b).last, text.len());
-    (*b).last = (*b).last.add(text.len());
+    if !text.is_empty() {
+        ptr::copy_nonoverlapping(text.as_ptr(), (*b).last, text.len());
+        (*b).last = (*b).last.add(text.len());
+    }
     (*b).set_last_buf(1);
     (*b).set_last_in_chain(1);
     (*cl).buf = b;
