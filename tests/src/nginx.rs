@@ -91,7 +91,11 @@ pub fn quote(s: &str) -> String {
 
 fn work_dir() -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
-    let d = std::env::temp_dir().join(format!("palisade-nginx-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let d = std::env::temp_dir().join(format!(
+        "palisade-nginx-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     let _ = fs::remove_dir_all(&d);
     fs::create_dir_all(d.join("logs")).expect("create the nginx prefix");
     d
@@ -211,7 +215,8 @@ impl Nginx {
 
     /// The error log and nginx's own stderr.
     pub fn log(&self) -> String {
-        let read = |p: &str| fs::read(self.dir.join(p)).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        let read =
+            |p: &str| fs::read(self.dir.join(p)).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
         format!("{}{}", read("logs/stderr.log"), read("logs/error.log"))
     }
 
@@ -285,7 +290,8 @@ pub fn check_config(opts: &Options) -> (bool, String) {
     let dir = work_dir();
     let conf = dir.join("nginx.conf");
     fs::write(&conf, config(opts, &dir, free_port())).expect("write nginx.conf");
-    let out = Command::new(nginx_binary()).arg("-t").arg("-p").arg(&dir).arg("-c").arg(&conf).output().expect("run nginx -t");
+    let out =
+        Command::new(nginx_binary()).arg("-t").arg("-p").arg(&dir).arg("-c").arg(&conf).output().expect("run nginx -t");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let _ = fs::remove_dir_all(&dir);
     (out.status.success(), text)
@@ -312,7 +318,14 @@ pub fn trapping_module() -> Vec<u8> {
     }
     let mut m = b"\0asm\x01\0\0\0".to_vec();
     // Types: (i32)->i32, (i32,i32)->(), (i32,i32)->i32, (i32,i32,i32)->i32, ()->(), (i32)->().
-    section(1, vec![6, 0x60, 1, 0x7f, 1, 0x7f, 0x60, 2, 0x7f, 0x7f, 0, 0x60, 2, 0x7f, 0x7f, 1, 0x7f, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f, 0x60, 0, 0, 0x60, 1, 0x7f, 0], &mut m);
+    section(
+        1,
+        vec![
+            6, 0x60, 1, 0x7f, 1, 0x7f, 0x60, 2, 0x7f, 0x7f, 0, 0x60, 2, 0x7f, 0x7f, 1, 0x7f, 0x60, 3, 0x7f, 0x7f, 0x7f,
+            1, 0x7f, 0x60, 0, 0, 0x60, 1, 0x7f, 0,
+        ],
+        &mut m,
+    );
     section(3, vec![7, 4, 0, 1, 2, 3, 0, 5], &mut m);
     section(5, vec![1, 0, 1], &mut m);
     let exports: [(&str, u8, u8); 10] = [

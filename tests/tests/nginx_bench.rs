@@ -85,7 +85,11 @@ fn start(waf: Waf) -> Server {
                 ),
             )
             .unwrap();
-            (format!("load_module {MODSEC_SO};\n"), String::new(), format!("modsecurity on;\nmodsecurity_rules_file {};\n", rules.display()))
+            (
+                format!("load_module {MODSEC_SO};\n"),
+                String::new(),
+                format!("modsecurity on;\nmodsecurity_rules_file {};\n", rules.display()),
+            )
         }
     };
     let conf = format!(
@@ -139,7 +143,10 @@ events {{ worker_connections 256; }}
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("{waf:?} nginx did not start: {}", std::fs::read_to_string(s.dir.join("logs/stderr.log")).unwrap_or_default());
+    panic!(
+        "{waf:?} nginx did not start: {}",
+        std::fs::read_to_string(s.dir.join("logs/stderr.log")).unwrap_or_default()
+    );
 }
 
 fn worker_pid(master: u32) -> Option<u32> {
@@ -188,9 +195,16 @@ fn post(target: &str, ct: &str, body: &str) -> Vec<u8> {
 }
 
 fn mixes() -> Vec<(&'static str, Vec<u8>)> {
-    let form: Vec<String> = (0..11).map(|i| format!("field_{i}=value%20number%20{i}%20with%20some%20ordinary%20text%20in%20it%20ok%2C%20fine")).collect();
+    let form: Vec<String> = (0..11)
+        .map(|i| format!("field_{i}=value%20number%20{i}%20with%20some%20ordinary%20text%20in%20it%20ok%2C%20fine"))
+        .collect();
     let items: Vec<String> = (0..22)
-        .map(|i| format!("{{\"id\":{i},\"name\":\"item {i}\",\"tags\":[\"red\",\"blue\"],\"price\":{}.5,\"ok\":true}}", i * 3))
+        .map(|i| {
+            format!(
+                "{{\"id\":{i},\"name\":\"item {i}\",\"tags\":[\"red\",\"blue\"],\"price\":{}.5,\"ok\":true}}",
+                i * 3
+            )
+        })
         .collect();
     let json = format!("{{\"order\":{{\"items\":[{}],\"note\":\"deliver after 5pm\"}}}}", items.join(","));
     vec![
@@ -227,9 +241,21 @@ fn nginx_palisade_vs_plain_vs_modsecurity() {
         table.push((waf, per));
     }
     println!("\nnginx worker CPU per request (us), {n} requests per mix, CRS v4.28.0 PL1 detection only:");
-    println!("{:<16} {:>10} {:>10} {:>12} {:>14} {:>14}", "mix", "plain", "Palisade", "ModSecurity", "Palisade WAF", "ModSec WAF");
+    println!(
+        "{:<16} {:>10} {:>10} {:>12} {:>14} {:>14}",
+        "mix", "plain", "Palisade", "ModSecurity", "Palisade WAF", "ModSec WAF"
+    );
     for (i, (name, _)) in mixes.iter().enumerate() {
         let (p, w, m) = (table[0].1[i], table[1].1[i], table[2].1[i]);
-        println!("{:<16} {:>10.1} {:>10.1} {:>12.1} {:>14.1} {:>14.1}   ratio {:.1}x", name, p, w, m, w - p, m - p, (m - p) / (w - p).max(0.1));
+        println!(
+            "{:<16} {:>10.1} {:>10.1} {:>12.1} {:>14.1} {:>14.1}   ratio {:.1}x",
+            name,
+            p,
+            w,
+            m,
+            w - p,
+            m - p,
+            (m - p) / (w - p).max(0.1)
+        );
     }
 }

@@ -101,8 +101,14 @@ fn policy_flip_through_the_real_collector_within_2s() {
     p["mode"] = "block".into();
     let body = p.to_string();
     let auth = format!("Bearer {TOKEN}");
-    let r = http::request(&collector.addr, "PUT", "/api/v1/policy", &[("Authorization", &auth), ("Content-Type", "application/json")], body.as_bytes())
-        .expect("PUT policy");
+    let r = http::request(
+        &collector.addr,
+        "PUT",
+        "/api/v1/policy",
+        &[("Authorization", &auth), ("Content-Type", "application/json")],
+        body.as_bytes(),
+    )
+    .expect("PUT policy");
     assert_eq!(r.status(), 200, "{r:?}");
     let v1 = serde_json::from_slice::<Value>(&r.body).unwrap()["policy"]["version"].as_f64().unwrap();
     assert!(v1 > v0);

@@ -40,11 +40,13 @@ fn benign_requests(s: &Stack) {
     assert_eq!(r.status(), 200, "{r:?}\n{}", s.nginx.log());
     assert_eq!(r.header("x-echo-target"), Some("/search?q=blue+shoes&page=2&sort=price&lang=en"));
     let form = b"name=Ada+Lovelace&email=ada%40example.com&message=Hello+there%2C+how+are+you%3F";
-    let r = http::request(addr, "POST", "/contact", &[("Content-Type", "application/x-www-form-urlencoded")], form).expect("POST");
+    let r = http::request(addr, "POST", "/contact", &[("Content-Type", "application/x-www-form-urlencoded")], form)
+        .expect("POST");
     assert_eq!(r.status(), 200, "{r:?}");
     assert_eq!(r.body, form);
     let json = br#"{"user":{"id":42,"name":"Ada","tags":["math","engines"]},"items":[{"sku":"A-1","qty":2}]}"#;
-    let r = http::request(addr, "POST", "/api/orders", &[("Content-Type", "application/json")], json).expect("POST JSON");
+    let r =
+        http::request(addr, "POST", "/api/orders", &[("Content-Type", "application/json")], json).expect("POST JSON");
     assert_eq!(r.status(), 200, "{r:?}");
     assert_eq!(r.body, json);
     let got = s.backend.received();
@@ -58,7 +60,12 @@ fn benign_traffic_passes_in_detect_and_block_mode() {
     for mode in ["detect", "block"] {
         let s = start(filter_config(mode));
         benign_requests(&s);
-        assert_eq!(s.nginx.wait_metric("palisade_requests{outcome=\"pass\"}", 3.0, W), Some(3.0), "{mode}: {}", s.nginx.prometheus());
+        assert_eq!(
+            s.nginx.wait_metric("palisade_requests{outcome=\"pass\"}", 3.0, W),
+            Some(3.0),
+            "{mode}: {}",
+            s.nginx.prometheus()
+        );
         assert_eq!(s.nginx.wait_metric("palisade_requests{outcome=\"blocked\"}", 0.0, W), Some(0.0), "{mode}");
     }
 }
@@ -80,10 +87,22 @@ fn sqli_is_blocked_in_block_mode() {
     let mut form = b"pad=".to_vec();
     form.resize(40_000, b'a');
     form.extend_from_slice(b"&q=1' UNION SELECT password FROM users--");
-    let r = http::request(s.nginx.addr(), "POST", "/login", &[("Content-Type", "application/x-www-form-urlencoded")], &form).expect("POST");
+    let r = http::request(
+        s.nginx.addr(),
+        "POST",
+        "/login",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &form,
+    )
+    .expect("POST");
     assert_eq!(r.status(), 403, "{r:?}");
     assert!(s.backend.received().is_empty());
-    assert_eq!(s.nginx.wait_metric("palisade_requests{outcome=\"blocked\"}", 2.0, W), Some(2.0), "{}", s.nginx.prometheus());
+    assert_eq!(
+        s.nginx.wait_metric("palisade_requests{outcome=\"blocked\"}", 2.0, W),
+        Some(2.0),
+        "{}",
+        s.nginx.prometheus()
+    );
     assert!(s.nginx.metric("palisade_rule_hits{rule_id=\"942100\"}").unwrap_or(0.0) >= 1.0, "{}", s.nginx.prometheus());
 }
 
@@ -95,7 +114,12 @@ fn sqli_is_logged_in_detect_mode() {
     assert_eq!(s.backend.received().len(), 1);
     assert!(s.nginx.wait_log("[id \"942100\"]", Duration::from_secs(5)), "{}", s.nginx.log());
     assert!(s.nginx.log().contains("ModSecurity: Warning."), "{}", s.nginx.log());
-    assert_eq!(s.nginx.wait_metric("palisade_requests{outcome=\"detected\"}", 1.0, W), Some(1.0), "{}", s.nginx.prometheus());
+    assert_eq!(
+        s.nginx.wait_metric("palisade_requests{outcome=\"detected\"}", 1.0, W),
+        Some(1.0),
+        "{}",
+        s.nginx.prometheus()
+    );
 }
 
 #[test]
@@ -103,13 +127,27 @@ fn response_body_block_replaces_the_body() {
     let s = start(filter_config("block"));
     let spec = json!({"status": 200, "headers": {"content-type": "text/html"},
         "body": "<html>You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version</html>"});
-    let r = http::request(s.nginx.addr(), "POST", "/reflect", &[("Content-Type", "application/json")], spec.to_string().as_bytes()).expect("POST");
+    let r = http::request(
+        s.nginx.addr(),
+        "POST",
+        "/reflect",
+        &[("Content-Type", "application/json")],
+        spec.to_string().as_bytes(),
+    )
+    .expect("POST");
     assert_eq!(r.status(), 200, "the status line had gone out already: {r:?}");
     assert_eq!(r.body_str(), "Request blocked by Palisade.\n", "{r:?}\n{}", s.nginx.log());
     // Uninspected types pass unchanged.
     let spec = json!({"status": 200, "headers": {"content-type": "application/octet-stream"},
         "body": "You have an error in your SQL syntax; check the manual"});
-    let r = http::request(s.nginx.addr(), "POST", "/reflect", &[("Content-Type", "application/json")], spec.to_string().as_bytes()).expect("POST");
+    let r = http::request(
+        s.nginx.addr(),
+        "POST",
+        "/reflect",
+        &[("Content-Type", "application/json")],
+        spec.to_string().as_bytes(),
+    )
+    .expect("POST");
     assert!(r.body_str().contains("SQL syntax"), "{r:?}");
 }
 

@@ -38,8 +38,18 @@ fn mix() -> Vec<Stream> {
     vec![
         stream("GET", "/search?q=blue+shoes&page=2&sort=price", None, b""),
         stream("GET", "/static/app.js?v=3", None, b""),
-        stream("POST", "/contact", Some("application/x-www-form-urlencoded"), b"name=Ada+Lovelace&email=ada%40example.com&message=Hello+there"),
-        stream("POST", "/api/orders", Some("application/json"), br#"{"user":{"id":42,"name":"Ada"},"items":[{"sku":"A-1","qty":2}]}"#),
+        stream(
+            "POST",
+            "/contact",
+            Some("application/x-www-form-urlencoded"),
+            b"name=Ada+Lovelace&email=ada%40example.com&message=Hello+there",
+        ),
+        stream(
+            "POST",
+            "/api/orders",
+            Some("application/json"),
+            br#"{"user":{"id":42,"name":"Ada"},"items":[{"sku":"A-1","qty":2}]}"#,
+        ),
         stream("GET", "/?id=1%27%20OR%201=1--", None, b""),
         stream("GET", "/?q=%3Cscript%3Ealert(1)%3C/script%3E", None, b""),
     ]
@@ -78,7 +88,8 @@ fn main() {
                     if has_body {
                         vm.on_request_body(id, &mut s, true).expect("body");
                     }
-                    s.response_headers = vec![(":status".into(), b"200".to_vec()), ("content-type".into(), b"text/html".to_vec())];
+                    s.response_headers =
+                        vec![(":status".into(), b"200".to_vec()), ("content-type".into(), b"text/html".to_vec())];
                     vm.on_response_headers(id, &mut s, false).expect("response headers");
                     s.response_body = Body::Owned(b"<html><body>ok</body></html>".to_vec());
                     vm.on_response_body(id, &mut s, true).expect("response body");

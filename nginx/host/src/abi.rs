@@ -10,7 +10,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::shared::{MetricKind, SharedError};
-use crate::state::{Body, HttpCall, Headers, Host, LocalResponse, LogLevel};
+use crate::state::{Body, Headers, Host, HttpCall, LocalResponse, LogLevel};
 
 pub const OK: i32 = 0;
 pub const NOT_FOUND: i32 = 1;
@@ -41,9 +41,7 @@ fn read_str<C: Cx>(cx: &mut C, ptr: i32, len: i32) -> Result<String, i32> {
 fn write<C: Cx>(cx: &mut C, ptr: i32, bytes: &[u8]) -> Result<(), i32> {
     let p = ptr as u32 as usize;
     let mem = cx.memory().ok_or(INTERNAL_FAILURE)?;
-    mem.get_mut(p..p.checked_add(bytes.len()).ok_or(BAD_ARGUMENT)?)
-        .ok_or(BAD_ARGUMENT)?
-        .copy_from_slice(bytes);
+    mem.get_mut(p..p.checked_add(bytes.len()).ok_or(BAD_ARGUMENT)?).ok_or(BAD_ARGUMENT)?.copy_from_slice(bytes);
     Ok(())
 }
 
@@ -54,7 +52,10 @@ fn write_u32<C: Cx>(cx: &mut C, ptr: i32, v: u32) -> Result<(), i32> {
 /// Copies `bytes` into fresh guest memory and stores its address and size.
 fn give<C: Cx>(cx: &mut C, bytes: &[u8], ret_ptr: i32, ret_size: i32) -> i32 {
     let Some(p) = cx.alloc(bytes.len() as u32) else { return INTERNAL_FAILURE };
-    match write(cx, p as i32, bytes).and_then(|_| write_u32(cx, ret_ptr, p)).and_then(|_| write_u32(cx, ret_size, bytes.len() as u32)) {
+    match write(cx, p as i32, bytes)
+        .and_then(|_| write_u32(cx, ret_ptr, p))
+        .and_then(|_| write_u32(cx, ret_size, bytes.len() as u32))
+    {
         Ok(()) => OK,
         Err(e) => e,
     }
@@ -151,7 +152,14 @@ pub fn proxy_set_header_map_pairs<C: Cx>(cx: &mut C, map_type: i32, ptr: i32, si
     OK
 }
 
-pub fn proxy_get_header_map_value<C: Cx>(cx: &mut C, map_type: i32, kp: i32, kl: i32, ret_ptr: i32, ret_size: i32) -> i32 {
+pub fn proxy_get_header_map_value<C: Cx>(
+    cx: &mut C,
+    map_type: i32,
+    kp: i32,
+    kl: i32,
+    ret_ptr: i32,
+    ret_size: i32,
+) -> i32 {
     let Ok(key) = read(cx, kp, kl) else { return NOT_FOUND };
     let value = map_of(cx.host(), map_type)
         .and_then(|(m, _)| m.iter().find(|(k, _)| k.as_bytes().eq_ignore_ascii_case(&key)).map(|(_, v)| v.clone()));
@@ -208,7 +216,14 @@ pub fn proxy_remove_header_map_value<C: Cx>(cx: &mut C, map_type: i32, kp: i32, 
 
 // ---- buffers ----
 
-pub fn proxy_get_buffer_bytes<C: Cx>(cx: &mut C, buffer_type: i32, start: i32, max: i32, ret_ptr: i32, ret_size: i32) -> i32 {
+pub fn proxy_get_buffer_bytes<C: Cx>(
+    cx: &mut C,
+    buffer_type: i32,
+    start: i32,
+    max: i32,
+    ret_ptr: i32,
+    ret_size: i32,
+) -> i32 {
     let (start, max) = (start as u32 as usize, max as u32 as usize);
     let h = cx.host();
     let bytes = match buffer_type {
@@ -251,7 +266,9 @@ pub fn proxy_set_buffer_bytes<C: Cx>(cx: &mut C, buffer_type: i32, start: i32, s
             h.stream.response_body.splice(start, size, &data);
             h.stream.response_body_changed = true;
         }
-        _ => h.logf(LogLevel::Warn, &format!("proxy_set_buffer_bytes: buffer type {buffer_type} cannot be written here")),
+        _ => {
+            h.logf(LogLevel::Warn, &format!("proxy_set_buffer_bytes: buffer type {buffer_type} cannot be written here"))
+        }
     }
     OK
 }
@@ -340,7 +357,17 @@ pub fn proxy_get_status<C: Cx>(cx: &mut C, code_ptr: i32, ret_ptr: i32, ret_size
 // ---- local reply, outgoing calls ----
 
 #[allow(clippy::too_many_arguments)]
-pub fn proxy_send_local_response<C: Cx>(cx: &mut C, code: i32, dp: i32, dl: i32, bp: i32, bl: i32, hp: i32, hl: i32, _grpc: i32) -> i32 {
+pub fn proxy_send_local_response<C: Cx>(
+    cx: &mut C,
+    code: i32,
+    dp: i32,
+    dl: i32,
+    bp: i32,
+    bl: i32,
+    hp: i32,
+    hl: i32,
+    _grpc: i32,
+) -> i32 {
     let details = read(cx, dp, dl).map(|d| String::from_utf8_lossy(&d).into_owned()).unwrap_or_default();
     let body = read(cx, bp, bl).unwrap_or_default();
     let headers = read(cx, hp, hl).ok().and_then(|b| deserialize_map(&b)).unwrap_or_default();
@@ -349,13 +376,28 @@ pub fn proxy_send_local_response<C: Cx>(cx: &mut C, code: i32, dp: i32, dl: i32,
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn proxy_http_call<C: Cx>(cx: &mut C, up: i32, ul: i32, hp: i32, hl: i32, bp: i32, bl: i32, _tp: i32, _tl: i32, timeout: i32, ret_token: i32) -> i32 {
+pub fn proxy_http_call<C: Cx>(
+    cx: &mut C,
+    up: i32,
+    ul: i32,
+    hp: i32,
+    hl: i32,
+    bp: i32,
+    bl: i32,
+    _tp: i32,
+    _tl: i32,
+    timeout: i32,
+    ret_token: i32,
+) -> i32 {
     let Ok(cluster) = read_str(cx, up, ul) else { return BAD_ARGUMENT };
     let Some(headers) = read(cx, hp, hl).ok().and_then(|b| deserialize_map(&b)) else { return BAD_ARGUMENT };
     let Ok(body) = read(cx, bp, bl) else { return BAD_ARGUMENT };
     let h = cx.host();
     if !h.clusters.iter().any(|c| *c == cluster) {
-        h.logf(LogLevel::Warn, &format!("dispatch_http_call: unknown cluster {cluster:?} (define it with palisade_wasm_cluster)"));
+        h.logf(
+            LogLevel::Warn,
+            &format!("dispatch_http_call: unknown cluster {cluster:?} (define it with palisade_wasm_cluster)"),
+        );
         return BAD_ARGUMENT;
     }
     if !headers.iter().any(|(k, _)| k == ":path") || !headers.iter().any(|(k, _)| k == ":method") {
@@ -463,7 +505,10 @@ pub fn proxy_define_metric<C: Cx>(cx: &mut C, kind: i32, np: i32, nl: i32, ret_i
     let id = match MetricKind::from_abi(kind as u32).and_then(|k| h.shared.define_metric(k, &name)) {
         Some(id) => id,
         None => {
-            h.logf(LogLevel::Warn, &format!("define_metric {name:?}: refused (bad type, name too long, or table full)"));
+            h.logf(
+                LogLevel::Warn,
+                &format!("define_metric {name:?}: refused (bad type, name too long, or table full)"),
+            );
             u32::MAX
         }
     };
@@ -497,11 +542,36 @@ pub fn proxy_get_metric<C: Cx>(cx: &mut C, id: i32, ret: i32) -> i32 {
 // ---- not offered by this host ----
 
 #[allow(clippy::too_many_arguments)]
-pub fn proxy_grpc_call<C: Cx>(_: &mut C, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32) -> i32 {
+pub fn proxy_grpc_call<C: Cx>(
+    _: &mut C,
+    _: i32,
+    _: i32,
+    _: i32,
+    _: i32,
+    _: i32,
+    _: i32,
+    _: i32,
+    _: i32,
+    _: i32,
+    _: i32,
+    _: i32,
+    _: i32,
+) -> i32 {
     INTERNAL_FAILURE
 }
 #[allow(clippy::too_many_arguments)]
-pub fn proxy_grpc_stream<C: Cx>(_: &mut C, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32) -> i32 {
+pub fn proxy_grpc_stream<C: Cx>(
+    _: &mut C,
+    _: i32,
+    _: i32,
+    _: i32,
+    _: i32,
+    _: i32,
+    _: i32,
+    _: i32,
+    _: i32,
+    _: i32,
+) -> i32 {
     INTERNAL_FAILURE
 }
 pub fn proxy_grpc_send<C: Cx>(_: &mut C, _: i32, _: i32, _: i32, _: i32) -> i32 {
@@ -520,7 +590,9 @@ pub fn proxy_call_foreign_function<C: Cx>(_: &mut C, _: i32, _: i32, _: i32, _: 
 // ---- WASI (errno results: 0 success) ----
 
 pub fn fd_write<C: Cx>(cx: &mut C, fd: i32, iovs: i32, n: i32, ret_written: i32) -> i32 {
-    let Ok(vec) = read(cx, iovs, n.saturating_mul(8)) else { return 21 /* EFAULT */ };
+    let Ok(vec) = read(cx, iovs, n.saturating_mul(8)) else {
+        return 21; /* EFAULT */
+    };
     let mut total = 0u32;
     let mut data = Vec::new();
     for iov in vec.chunks_exact(8) {

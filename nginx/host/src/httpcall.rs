@@ -15,7 +15,8 @@ pub fn request_bytes(call: &HttpCall) -> Vec<u8> {
     let path = get(":path").unwrap_or_else(|| "/".into());
     let authority = get(":authority").unwrap_or_else(|| call.cluster.clone());
     let clean = |s: &str| s.replace(['\r', '\n'], "");
-    let mut out = format!("{} {} HTTP/1.1\r\nHost: {}\r\n", clean(&method), clean(&path), clean(&authority)).into_bytes();
+    let mut out =
+        format!("{} {} HTTP/1.1\r\nHost: {}\r\n", clean(&method), clean(&path), clean(&authority)).into_bytes();
     for (k, v) in &call.headers {
         if k.starts_with(':') || k == "host" || k == "content-length" || k == "connection" || k == "transfer-encoding" {
             continue;

@@ -53,16 +53,21 @@ impl Compiled {
         let mut linker: Linker<Host> = Linker::new(&engine);
         crate::for_each_hostcall!(link!(linker));
         linker
-            .func_wrap("wasi_snapshot_preview1", "proc_exit", |_c: Caller<'_, Host>, code: i32| -> Result<(), wasmi::Error> {
-                Err(wasmi::Error::i32_exit(code))
-            })
+            .func_wrap(
+                "wasi_snapshot_preview1",
+                "proc_exit",
+                |_c: Caller<'_, Host>, code: i32| -> Result<(), wasmi::Error> { Err(wasmi::Error::i32_exit(code)) },
+            )
             .map_err(|e| e.to_string())?;
         Ok(Compiled { engine, module, linker })
     }
 
     pub fn instantiate(&self, host: Host) -> Result<WiInstance, String> {
         let mut store = Store::new(&self.engine, host);
-        let instance = self.linker.instantiate_and_start(&mut store, &self.module).map_err(|e| format!("cannot instantiate: {e:#}"))?;
+        let instance = self
+            .linker
+            .instantiate_and_start(&mut store, &self.module)
+            .map_err(|e| format!("cannot instantiate: {e:#}"))?;
         if let Some(init) = instance.get_func(&mut store, "_initialize") {
             init.call(&mut store, &[], &mut []).map_err(|e| format!("_initialize trapped: {e:#}"))?;
         }

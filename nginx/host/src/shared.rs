@@ -405,7 +405,11 @@ impl Region {
 
     pub fn resolve_queue(&self, name: &str) -> Option<u32> {
         let _g = self.lock();
-        self.header().queues.iter().position(|q| q.name_len > 0 && q.name.get(..q.name_len as usize) == Some(name.as_bytes())).map(|i| i as u32 + 1)
+        self.header()
+            .queues
+            .iter()
+            .position(|q| q.name_len > 0 && q.name.get(..q.name_len as usize) == Some(name.as_bytes()))
+            .map(|i| i as u32 + 1)
     }
 
     fn queue(&self, id: u32) -> Option<(&mut QueueDesc, &mut [u8])> {

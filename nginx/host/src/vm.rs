@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::state::{CallResponse, HttpCall, Host, Root, Stream};
+use crate::state::{CallResponse, Host, HttpCall, Root, Stream};
 
 /// Which engine runs the module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

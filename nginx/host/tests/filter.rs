@@ -13,7 +13,8 @@ fn blocks_sqli_and_passes_benign() {
         let module = Module::compile(&bytes, rt).expect("compile");
         let region = Region::map().unwrap();
         let (mut vm, logs) = vm(&module, region);
-        let root = vm.create_root(filter_config("block")).unwrap_or_else(|e| panic!("{rt:?}: {e}: {:?}", logs.borrow()));
+        let root =
+            vm.create_root(filter_config("block")).unwrap_or_else(|e| panic!("{rt:?}: {e}: {:?}", logs.borrow()));
         assert_eq!(exchange(&mut vm, root, stream("GET", "/search?q=blue+shoes", &[], b"")), None, "{rt:?}");
         assert_eq!(exchange(&mut vm, root, stream("GET", "/?id=1%27%20OR%201=1--", &[], b"")), Some(403), "{rt:?}");
         let form = b"user=1' UNION SELECT password FROM users--";
@@ -42,7 +43,11 @@ fn detect_mode_only_records() {
         let root = vm.create_root(filter_config("detect")).unwrap();
         assert_eq!(exchange(&mut vm, root, stream("GET", "/?id=1%27%20OR%201=1--", &[], b"")), None);
         let m = region.metrics();
-        assert_eq!(m.iter().find(|m| m.name == "palisade.requests.outcome.detected").map(|m| m.value), Some(1), "{rt:?}");
+        assert_eq!(
+            m.iter().find(|m| m.name == "palisade.requests.outcome.detected").map(|m| m.value),
+            Some(1),
+            "{rt:?}"
+        );
         unsafe { region.unmap() };
     }
 }
@@ -71,5 +76,67 @@ fn not_a_module_is_refused() {
         let empty = b"\0asm\x01\0\0\0";
         let e = Module::compile(empty, rt).err().unwrap();
         assert!(e.contains("proxy-wasm"), "{e}");
+    }
+}
+
+/// A minimal module whose request-headers callback traps.
+fn trapping_module() -> Vec<u8> {
+    fn section(id: u8, body: Vec<u8>, out: &mut Vec<u8>) {
+        out.push(id);
+        out.push(body.len() as u8);
+        out.extend(body);
+    }
+    let mut m = b"\0asm\x01\0\0\0".to_vec();
+    section(
+        1,
+        vec![
+            6, 0x60, 1, 0x7f, 1, 0x7f, 0x60, 2, 0x7f, 0x7f, 0, 0x60, 2, 0x7f, 0x7f, 1, 0x7f, 0x60, 3, 0x7f, 0x7f, 0x7f,
+            1, 0x7f, 0x60, 0, 0, 0x60, 1, 0x7f, 0,
+        ],
+        &mut m,
+    );
+    section(3, vec![7, 4, 0, 1, 2, 3, 0, 5], &mut m);
+    section(5, vec![1, 0, 1], &mut m);
+    let exports: [(&str, u8, u8); 7] = [
+        ("memory", 2, 0),
+        ("proxy_abi_version_0_2_1", 0, 0),
+        ("proxy_on_memory_allocate", 0, 1),
+        ("proxy_on_context_create", 0, 2),
+        ("proxy_on_vm_start", 0, 3),
+        ("proxy_on_configure", 0, 3),
+        ("proxy_on_request_headers", 0, 4),
+    ];
+    let mut e = vec![exports.len() as u8];
+    for (name, kind, idx) in exports {
+        e.push(name.len() as u8);
+        e.extend_from_slice(name.as_bytes());
+        e.extend([kind, idx]);
+    }
+    section(7, e, &mut m);
+    let bodies: [&[u8]; 7] =
+        [&[0, 0x0b], &[0, 0x41, 0x80, 0x08, 0x0b], &[0, 0x0b], &[0, 0x41, 1, 0x0b], &[0, 0x00, 0x0b], &[0, 0x41, 1, 0x0b], &[0, 0x0b]];
+    let mut code = vec![bodies.len() as u8];
+    for b in bodies {
+        code.push(b.len() as u8);
+        code.extend_from_slice(b);
+    }
+    section(10, code, &mut m);
+    m
+}
+
+#[test]
+fn a_trap_poisons_the_instance_and_is_reported() {
+    for rt in runtimes() {
+        let module = Module::compile(&trapping_module(), rt).unwrap_or_else(|e| panic!("{rt:?}: {e}"));
+        let region = Region::map().unwrap();
+        let (mut vm, _) = vm(&module, region);
+        let root = vm.create_root(Vec::new()).unwrap();
+        let ctx = vm.create_stream(root).unwrap();
+        let mut s = stream("GET", "/", &[], b"");
+        let err = vm.on_request_headers(ctx, &mut s, true).unwrap_err();
+        assert!(vm.poisoned().is_some(), "{rt:?}");
+        // Every later call fails at once with the same trap.
+        assert_eq!(vm.create_stream(root).unwrap_err(), err, "{rt:?}");
+        unsafe { region.unmap() };
     }
 }

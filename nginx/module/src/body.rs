@@ -75,11 +75,15 @@ impl BodySource for ChainView {
             let (from, to) = (start.max(ps) - ps, end.min(pe) - ps);
             match p {
                 // SAFETY: the piece was a live buffer's [pos, last).
-                Piece::Mem(ptr, _) => out.extend_from_slice(unsafe { std::slice::from_raw_parts(ptr.add(from), to - from) }),
+                Piece::Mem(ptr, _) => {
+                    out.extend_from_slice(unsafe { std::slice::from_raw_parts(ptr.add(from), to - from) })
+                }
                 Piece::File(fd, foff, _) => {
                     // Borrow the descriptor without owning (closing) it.
                     // SAFETY: nginx keeps the temp file open for the request.
-                    let f = std::mem::ManuallyDrop::new(unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(*fd) });
+                    let f = std::mem::ManuallyDrop::new(unsafe {
+                        <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(*fd)
+                    });
                     let mut buf = vec![0u8; to - from];
                     let mut got = 0;
                     while got < buf.len() {

@@ -29,8 +29,8 @@ use ngx::ffi::{
     ngx_http_core_main_conf_t, ngx_http_core_module, ngx_http_handler_pt, ngx_http_module_t, ngx_http_top_body_filter,
     ngx_http_top_header_filter, ngx_int_t, ngx_module_t, ngx_str_t, ngx_uint_t, NGX_CONF_NOARGS, NGX_CONF_TAKE1,
     NGX_CONF_TAKE12, NGX_CONF_TAKE2, NGX_CONF_TAKE23, NGX_CORE_MODULE, NGX_DIRECT_CONF, NGX_HTTP_LOC_CONF,
-    NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF, NGX_HTTP_MAIN_CONF_OFFSET, NGX_HTTP_MODULE,
-    NGX_HTTP_SRV_CONF, NGX_LOG_EMERG, NGX_LOG_NOTICE, NGX_MAIN_CONF,
+    NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF, NGX_HTTP_MAIN_CONF_OFFSET, NGX_HTTP_MODULE, NGX_HTTP_SRV_CONF,
+    NGX_LOG_EMERG, NGX_LOG_NOTICE, NGX_MAIN_CONF,
 };
 use ngx::http::{HttpModule, HttpModuleConfExt, Merge, MergeConfigError};
 use ngx::ngx_string;
@@ -168,7 +168,13 @@ unsafe fn install(cf: *mut ngx_conf_t) -> ngx_int_t {
 
 fn args(cf: *mut ngx_conf_t) -> Vec<String> {
     // SAFETY: nginx passes the directive's words in cf->args.
-    unsafe { (*(*cf).args).as_slice::<ngx_str_t>().iter().map(|s| String::from_utf8_lossy(s.as_bytes()).into_owned()).collect() }
+    unsafe {
+        (*(*cf).args)
+            .as_slice::<ngx_str_t>()
+            .iter()
+            .map(|s| String::from_utf8_lossy(s.as_bytes()).into_owned())
+            .collect()
+    }
 }
 
 fn conf_error(cf: *mut ngx_conf_t, msg: &str) -> *mut c_char {
@@ -241,8 +247,15 @@ extern "C" fn set_wasm_module(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, con
             Some(r) => match Runtime::parse(r) {
                 Some(rt) if Runtime::available().contains(&rt) => rt,
                 _ => {
-                    let have: Vec<String> = Runtime::available().iter().map(|r| format!("{r:?}").to_lowercase()).collect();
-                    return conf_error(cf, &format!("palisade_wasm_module \"{name}\": runtime \"{r}\" is not built in (available: {})", have.join(", ")));
+                    let have: Vec<String> =
+                        Runtime::available().iter().map(|r| format!("{r:?}").to_lowercase()).collect();
+                    return conf_error(
+                        cf,
+                        &format!(
+                            "palisade_wasm_module \"{name}\": runtime \"{r}\" is not built in (available: {})",
+                            have.join(", ")
+                        ),
+                    );
                 }
             },
         };
@@ -267,7 +280,10 @@ extern "C" fn set_wasm_module(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, con
         log::to(
             (*cf).log,
             NGX_LOG_NOTICE as usize,
-            &format!("palisade: module \"{name}\" ({full}, {runtime:?}) compiled in {} ms", started.elapsed().as_millis()),
+            &format!(
+                "palisade: module \"{name}\" ({full}, {runtime:?}) compiled in {} ms",
+                started.elapsed().as_millis()
+            ),
         );
         core.modules.push(WasmModule { name, path: full, runtime, compiled: Rc::new(compiled) });
         ptr::null_mut()
@@ -281,12 +297,17 @@ thread_local! {
 
 /// Starts the plugin in a scratch VM; the error carries the plugin's
 /// error-log lines.
-unsafe fn validate(cf: *mut ngx_conf_t, core: &CoreConf, module: usize, config: &[u8], clusters: &[(String, SocketAddr)]) -> Result<(), String> {
+unsafe fn validate(
+    cf: *mut ngx_conf_t,
+    core: &CoreConf,
+    module: usize,
+    config: &[u8],
+    clusters: &[(String, SocketAddr)],
+) -> Result<(), String> {
     let m = &core.modules[module];
     let Some(region) = core.region else { return Err("no shared region".into()) };
-    let cached = VALIDATED.with(|v| {
-        v.borrow().iter().find(|(p, c, _)| *p == m.path && c == config).map(|(_, _, ok)| *ok)
-    });
+    let cached =
+        VALIDATED.with(|v| v.borrow().iter().find(|(p, c, _)| *p == m.path && c == config).map(|(_, _, ok)| *ok));
     if cached == Some(true) {
         return Ok(());
     }
@@ -395,8 +416,15 @@ extern "C" fn set_cluster(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, _conf: 
         }
         let addr = match a[2].to_socket_addrs().map(|mut it| it.next()) {
             Ok(Some(addr)) => addr,
-            Ok(None) => return conf_error(cf, &format!("palisade_wasm_cluster \"{}\": \"{}\" resolves to nothing", a[1], a[2])),
-            Err(e) => return conf_error(cf, &format!("palisade_wasm_cluster \"{}\": \"{}\" is not host:port ({e})", a[1], a[2])),
+            Ok(None) => {
+                return conf_error(cf, &format!("palisade_wasm_cluster \"{}\": \"{}\" resolves to nothing", a[1], a[2]))
+            }
+            Err(e) => {
+                return conf_error(
+                    cf,
+                    &format!("palisade_wasm_cluster \"{}\": \"{}\" is not host:port ({e})", a[1], a[2]),
+                )
+            }
         };
         main.clusters.push((a[1].clone(), addr));
         ptr::null_mut()
@@ -419,7 +447,8 @@ extern "C" fn set_metrics(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, conf: *
     guard("palisade_wasm_metrics", NGX_CONF_ERROR, || unsafe {
         let lcf = &mut *(conf as *mut LocConf);
         lcf.metrics = true;
-        let Some(clcf) = (*cf).http_location_conf_unchecked::<ngx_http_core_loc_conf_t>(&*ptr::addr_of!(ngx_http_core_module))
+        let Some(clcf) =
+            (*cf).http_location_conf_unchecked::<ngx_http_core_loc_conf_t>(&*ptr::addr_of!(ngx_http_core_module))
         else {
             return conf_error(cf, "palisade_wasm_metrics: no location");
         };
@@ -446,10 +475,25 @@ static mut CORE_COMMANDS: [ngx_command_t; 2] = [
 
 static mut HTTP_COMMANDS: [ngx_command_t; 6] = [
     command(ngx_string!("palisade_wasm"), ANY_HTTP | NGX_CONF_TAKE12, set_wasm, NGX_HTTP_LOC_CONF_OFFSET),
-    command(ngx_string!("palisade_wasm_service"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2, set_service, NGX_HTTP_MAIN_CONF_OFFSET),
-    command(ngx_string!("palisade_wasm_cluster"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2, set_cluster, NGX_HTTP_MAIN_CONF_OFFSET),
+    command(
+        ngx_string!("palisade_wasm_service"),
+        NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2,
+        set_service,
+        NGX_HTTP_MAIN_CONF_OFFSET,
+    ),
+    command(
+        ngx_string!("palisade_wasm_cluster"),
+        NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2,
+        set_cluster,
+        NGX_HTTP_MAIN_CONF_OFFSET,
+    ),
     command(ngx_string!("palisade_wasm_failure"), ANY_HTTP | NGX_CONF_TAKE1, set_failure, NGX_HTTP_LOC_CONF_OFFSET),
-    command(ngx_string!("palisade_wasm_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_metrics, NGX_HTTP_LOC_CONF_OFFSET),
+    command(
+        ngx_string!("palisade_wasm_metrics"),
+        NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+        set_metrics,
+        NGX_HTTP_LOC_CONF_OFFSET,
+    ),
     ngx_command_t::empty(),
 ];
 
@@ -458,7 +502,8 @@ static mut HTTP_COMMANDS: [ngx_command_t; 6] = [
 struct SyncCtx(ngx_core_module_t);
 unsafe impl Sync for SyncCtx {}
 
-static CORE_CTX: SyncCtx = SyncCtx(ngx_core_module_t { name: ngx_string!("palisade"), create_conf: Some(create_core_conf), init_conf: None });
+static CORE_CTX: SyncCtx =
+    SyncCtx(ngx_core_module_t { name: ngx_string!("palisade"), create_conf: Some(create_core_conf), init_conf: None });
 
 static HTTP_CTX: ngx_http_module_t = ngx_http_module_t {
     preconfiguration: None,

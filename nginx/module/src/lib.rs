@@ -28,11 +28,8 @@ pub use conf::{ngx_http_palisade_module, ngx_palisade_core_module};
 // `ngx_modules!` miscounts more than one module).
 #[no_mangle]
 #[allow(non_upper_case_globals)]
-pub static mut ngx_modules: [*const ngx::ffi::ngx_module_t; 3] = [
-    std::ptr::addr_of!(ngx_palisade_core_module),
-    std::ptr::addr_of!(ngx_http_palisade_module),
-    std::ptr::null(),
-];
+pub static mut ngx_modules: [*const ngx::ffi::ngx_module_t; 3] =
+    [std::ptr::addr_of!(ngx_palisade_core_module), std::ptr::addr_of!(ngx_http_palisade_module), std::ptr::null()];
 
 #[no_mangle]
 #[allow(non_upper_case_globals)]

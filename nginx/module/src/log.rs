@@ -29,6 +29,12 @@ pub fn to(log: *mut ngx_log_t, lvl: usize, msg: &str) {
 /// Logs to the current cycle's log.
 pub fn cycle(lvl: usize, msg: &str) {
     // SAFETY: ngx_cycle is set for the whole life of the process.
-    let log = unsafe { if ngx_cycle.is_null() { std::ptr::null_mut() } else { (*ngx_cycle).log } };
+    let log = unsafe {
+        if ngx_cycle.is_null() {
+            std::ptr::null_mut()
+        } else {
+            (*ngx_cycle).log
+        }
+    };
     to(log, lvl, msg);
 }

@@ -21,12 +21,11 @@ use std::ptr;
 
 use ngx::ffi::{
     ngx_alloc_chain_link, ngx_buf_t, ngx_chain_t, ngx_connection_local_sockaddr, ngx_create_temp_buf,
-    ngx_http_core_run_phases, ngx_http_discard_request_body, ngx_http_finalize_request,
-    ngx_http_output_body_filter_pt, ngx_http_output_filter, ngx_http_output_header_filter_pt,
-    ngx_http_read_client_request_body, ngx_http_request_t, ngx_http_send_header, ngx_int_t, ngx_list_part_t,
-    ngx_list_push, ngx_list_t, ngx_pcalloc, ngx_pnalloc, ngx_pool_cleanup_add, ngx_pool_cleanup_t, ngx_str_t,
-    ngx_table_elt_t, NGX_DECLINED, NGX_DONE, NGX_ERROR, NGX_HTTP_SERVICE_UNAVAILABLE, NGX_HTTP_SPECIAL_RESPONSE,
-    NGX_OK,
+    ngx_http_core_run_phases, ngx_http_discard_request_body, ngx_http_finalize_request, ngx_http_output_body_filter_pt,
+    ngx_http_output_filter, ngx_http_output_header_filter_pt, ngx_http_read_client_request_body, ngx_http_request_t,
+    ngx_http_send_header, ngx_int_t, ngx_list_part_t, ngx_list_push, ngx_list_t, ngx_pcalloc, ngx_pnalloc,
+    ngx_pool_cleanup_add, ngx_pool_cleanup_t, ngx_str_t, ngx_table_elt_t, NGX_DECLINED, NGX_DONE, NGX_ERROR,
+    NGX_HTTP_SERVICE_UNAVAILABLE, NGX_HTTP_SPECIAL_RESPONSE, NGX_OK,
 };
 use ngx::http::{HttpModule, HttpModuleLocationConf};
 use palisade_wasm_host::{Action, Body, Headers, LocalResponse, Stream, Trap};
@@ -81,7 +80,13 @@ pub struct Ctx {
 /// Runs `f` with the request's log as the log of guest messages.
 fn logged<R>(r: *mut ngx_http_request_t, f: impl FnOnce() -> R) -> R {
     // SAFETY: r is a live request.
-    let l = unsafe { if (*r).connection.is_null() { ptr::null_mut() } else { (*(*r).connection).log } };
+    let l = unsafe {
+        if (*r).connection.is_null() {
+            ptr::null_mut()
+        } else {
+            (*(*r).connection).log
+        }
+    };
     let prev = CURRENT_LOG.with(|c| c.replace(l));
     let out = f();
     CURRENT_LOG.with(|c| c.set(prev));
@@ -129,7 +134,9 @@ unsafe fn get_ctx(r: *mut ngx_http_request_t) -> Option<&'static mut Ctx> {
     }
     let mut c: *mut ngx_pool_cleanup_t = (*(*r).pool).cleanup;
     while !c.is_null() {
-        if (*c).handler.is_some_and(|h| std::ptr::fn_addr_eq(h, cleanup_ctx as unsafe extern "C" fn(*mut c_void))) && !(*c).data.is_null() {
+        if (*c).handler.is_some_and(|h| std::ptr::fn_addr_eq(h, cleanup_ctx as unsafe extern "C" fn(*mut c_void)))
+            && !(*c).data.is_null()
+        {
             *(*r).ctx.add(idx) = (*c).data;
             return Some(&mut *((*c).data as *mut Ctx));
         }
@@ -188,7 +195,12 @@ unsafe fn pool_str(r: *mut ngx_http_request_t, b: &[u8]) -> ngx_str_t {
     ngx_str_t { len: b.len(), data: p }
 }
 
-unsafe fn push_header(r: *mut ngx_http_request_t, list: *mut ngx_list_t, k: &str, v: &[u8]) -> Option<*mut ngx_table_elt_t> {
+unsafe fn push_header(
+    r: *mut ngx_http_request_t,
+    list: *mut ngx_list_t,
+    k: &str,
+    v: &[u8],
+) -> Option<*mut ngx_table_elt_t> {
     let h = ngx_list_push(list) as *mut ngx_table_elt_t;
     if h.is_null() {
         return None;
@@ -275,10 +287,17 @@ unsafe fn build_stream(r: *mut ngx_http_request_t) -> Stream {
 }
 
 unsafe fn fail(r: *mut ngx_http_request_t, failure: Failure, why: &str) -> ngx_int_t {
-    log::to((*(*r).connection).log, ngx::ffi::NGX_LOG_ERR as usize, &format!("palisade: {why}; failing {}", match failure {
-        Failure::Open => "open (request passes uninspected)",
-        Failure::Closed => "closed (503)",
-    }));
+    log::to(
+        (*(*r).connection).log,
+        ngx::ffi::NGX_LOG_ERR as usize,
+        &format!(
+            "palisade: {why}; failing {}",
+            match failure {
+                Failure::Open => "open (request passes uninspected)",
+                Failure::Closed => "closed (503)",
+            }
+        ),
+    );
     match failure {
         Failure::Open => NGX_DECLINED as ngx_int_t,
         Failure::Closed => NGX_HTTP_SERVICE_UNAVAILABLE as ngx_int_t,
@@ -462,7 +481,11 @@ unsafe extern "C" fn body_read(r: *mut ngx_http_request_t) {
                 },
             };
             if ctx.stream.request_body_changed {
-                log::to((*(*r).connection).log, ngx::ffi::NGX_LOG_WARN as usize, "palisade: the filter changed the request body; this host does not forward such changes");
+                log::to(
+                    (*(*r).connection).log,
+                    ngx::ffi::NGX_LOG_WARN as usize,
+                    "palisade: the filter changed the request body; this host does not forward such changes",
+                );
             }
             (*r).write_event_handler = Some(ngx_http_core_run_phases);
             ngx_http_core_run_phases(r);
@@ -495,7 +518,8 @@ unsafe fn apply_response_headers(r: *mut ngx_http_request_t, before: &Headers, a
         let b: Vec<&Vec<u8>> = after.iter().filter(|(n, _)| n == k).map(|(_, v)| v).collect();
         a != b
     };
-    let mut names: Vec<&str> = before.iter().chain(after.iter()).map(|(k, _)| k.as_str()).filter(|k| !k.starts_with(':')).collect();
+    let mut names: Vec<&str> =
+        before.iter().chain(after.iter()).map(|(k, _)| k.as_str()).filter(|k| !k.starts_with(':')).collect();
     names.sort_unstable();
     names.dedup();
     for k in names.into_iter().filter(|k| changed(k)) {

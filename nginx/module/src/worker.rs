@@ -10,7 +10,10 @@ use std::cell::{Cell, RefCell};
 use std::ptr;
 use std::time::{Duration, Instant};
 
-use ngx::ffi::{ngx_add_timer, ngx_cycle_t, ngx_event_t, ngx_int_t, ngx_log_t, ngx_worker, NGX_LOG_ALERT, NGX_LOG_ERR, NGX_LOG_NOTICE, NGX_OK};
+use ngx::ffi::{
+    ngx_add_timer, ngx_cycle_t, ngx_event_t, ngx_int_t, ngx_log_t, ngx_worker, NGX_LOG_ALERT, NGX_LOG_ERR,
+    NGX_LOG_NOTICE, NGX_OK,
+};
 use ngx::http::HttpModuleConfExt;
 use palisade_wasm_host::{CallResponse, Host, HttpCall, Module, Region, Vm};
 
@@ -96,7 +99,12 @@ impl Worker {
             }
         }
         let now = Instant::now();
-        slot.ticks = vm.ticks().into_iter().filter(|(_, ms)| *ms > 0).map(|(root, ms)| RootTick { root, next: now + Duration::from_millis(ms as u64) }).collect();
+        slot.ticks = vm
+            .ticks()
+            .into_iter()
+            .filter(|(_, ms)| *ms > 0)
+            .map(|(root, ms)| RootTick { root, next: now + Duration::from_millis(ms as u64) })
+            .collect();
         slot.vm = Some(vm);
         slot.rebuild_at = None;
         log::cycle(
@@ -194,7 +202,9 @@ pub unsafe extern "C" fn init_process(cycle: *mut ngx_cycle_t) -> ngx_int_t {
     guard("init_process", NGX_OK as ngx_int_t, || unsafe {
         let Some(core) = core_conf_of(cycle) else { return NGX_OK as ngx_int_t };
         let Some(region) = core.region else { return NGX_OK as ngx_int_t };
-        let Some(main) = (*cycle).http_main_conf_unchecked::<MainConf>(<HttpPalisade as ngx::http::HttpModule>::module()) else {
+        let Some(main) =
+            (*cycle).http_main_conf_unchecked::<MainConf>(<HttpPalisade as ngx::http::HttpModule>::module())
+        else {
             return NGX_OK as ngx_int_t;
         };
         let main = main.as_ref();

@@ -17,7 +17,8 @@ pub fn wasm_path() -> PathBuf {
 
 pub fn wasm() -> Vec<u8> {
     let p = wasm_path();
-    std::fs::read(&p).unwrap_or_else(|e| panic!("read {} ({e}); run `make wasm` first or set PALISADE_WASM", p.display()))
+    std::fs::read(&p)
+        .unwrap_or_else(|e| panic!("read {} ({e}); run `make wasm` first or set PALISADE_WASM", p.display()))
 }
 
 pub type Logs = Rc<RefCell<Vec<(LogLevel, String)>>>;
@@ -80,7 +81,8 @@ pub fn exchange(vm: &mut Vm, root: u32, mut s: Stream) -> Option<u32> {
 }
 
 pub fn filter_config(mode: &str) -> Vec<u8> {
-    format!(r#"{{"mode":"{mode}","paranoia_level":1,"rules":["Include @crs-setup.conf","Include @crs/*.conf"]}}"#).into_bytes()
+    format!(r#"{{"mode":"{mode}","paranoia_level":1,"rules":["Include @crs-setup.conf","Include @crs/*.conf"]}}"#)
+        .into_bytes()
 }
 
 pub fn runtimes() -> Vec<Runtime> {
