@@ -1,6 +1,8 @@
 # Palisade build entry points.
 #
-#   make wasm   build the proxy-wasm filter into dist/palisade_filter.wasm
+#   make wasm        build the proxy-wasm filter into dist/palisade_filter.wasm
+#   make playground  build the rule playground module into dist/palisade_playground.wasm
+#   make collector   the playground, then the collector (release) with it embedded
 #
 # Honours CARGO_TARGET_DIR (default: ./target). The CRS embedded in the module
 # comes from PALISADE_CRS_DIR (default: ../shared/crs/v4.28.0); see filter/build.rs.
@@ -11,12 +13,47 @@ WASM_TARGET := wasm32-wasip1
 WASM_PROFILE := wasm-release
 WASM_BUILT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/$(WASM_PROFILE)/palisade_filter.wasm
 
-.PHONY: wasm
+PLAYGROUND_TARGET := wasm32-wasip1
+PLAYGROUND_BUILT := $(CARGO_TARGET_DIR)/$(PLAYGROUND_TARGET)/$(WASM_PROFILE)/palisade_playground.wasm
+
+.PHONY: wasm playground collector
 wasm:
 	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) $(CARGO) build --profile $(WASM_PROFILE) --target $(WASM_TARGET) -p palisade-filter
 	mkdir -p dist
 	cp $(WASM_BUILT) dist/palisade_filter.wasm
 	@ls -l dist/palisade_filter.wasm
+
+# The playground is a plain WASI (preview 1) module with a JSON C ABI; the
+# page supplies the few WASI calls it makes (collector/web/js/wasi.js).
+playground:
+	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) $(CARGO) build --profile $(WASM_PROFILE) --target $(PLAYGROUND_TARGET) -p palisade-playground
+	mkdir -p dist
+	cp $(PLAYGROUND_BUILT) dist/palisade_playground.wasm
+	@ls -l dist/palisade_playground.wasm
+
+collector: playground
+	PALISADE_PLAYGROUND_WASM=$(CURDIR)/dist/palisade_playground.wasm CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) $(CARGO) build --release -p palisade-collector
+	@ls -l $(CARGO_TARGET_DIR)/release/palisade
+
+# ---------------------------------------------------------------------------
+# Tests. `make test` is what CI runs (.ci/run calls it after tests/setup.sh).
+#   test-rust         unit and integration tests of every crate (release
+#                     build: the e2e tests start real Envoy processes)
+#   test-conformance  the CRS v4.28 go-ftw regression suite, in-process
+# ---------------------------------------------------------------------------
+.PHONY: test test-rust test-conformance test-browser
+
+test: test-rust test-conformance test-browser
+
+test-rust:
+	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) $(CARGO) test --workspace --release
+
+test-conformance:
+	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) $(CARGO) run --release -p palisade-rules --bin crs-conformance
+
+# Threat Monitoring page and playground in headless Chromium (tests/browser).
+test-browser: collector
+	PALISADE_BIN=$(CARGO_TARGET_DIR)/release/palisade CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) bash tests/browser/run.sh
 
 # The NGINX module, built against the distribution's nginx (apt-get install
 # nginx-dev libclang-dev). Its sources are copied and configured with the

@@ -20,7 +20,8 @@ fn main() {
     println!("cargo:rerun-if-env-changed=PALISADE_CRS_SETUP");
     println!("cargo:rerun-if-changed=build.rs");
 
-    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let crs_dir = match env::var_os("PALISADE_CRS_DIR") {
         Some(d) => PathBuf::from(d),
         None => manifest.join("../../shared/crs/v4.28.0"),
@@ -32,7 +33,11 @@ fn main() {
             crs_dir.display()
         ))
     });
-    let rules_dir = if crs_dir.join("rules").is_dir() { crs_dir.join("rules") } else { crs_dir.clone() };
+    let rules_dir = if crs_dir.join("rules").is_dir() {
+        crs_dir.join("rules")
+    } else {
+        crs_dir.clone()
+    };
 
     let setup = match env::var_os("PALISADE_CRS_SETUP") {
         Some(p) => PathBuf::from(p),
@@ -56,7 +61,13 @@ fn main() {
         .unwrap_or_else(|e| fail(&format!("cannot list {}: {e}", rules_dir.display())));
     for entry in entries.flatten() {
         let path = entry.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
+        let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+        else {
+            continue;
+        };
         if path.is_file() && (name.ends_with(".conf") || name.ends_with(".data")) {
             files.push((format!("@crs/{name}"), path));
         }
@@ -71,18 +82,29 @@ fn main() {
     out.push_str("pub static CRS_FILES: &[(&str, &[u8])] = &[\n");
     for (key, path) in &files {
         println!("cargo:rerun-if-changed={}", path.display());
-        out.push_str(&format!("    ({key:?}, include_bytes!({:?})),\n", abs(path)));
+        out.push_str(&format!(
+            "    ({key:?}, include_bytes!({:?})),\n",
+            abs(path)
+        ));
     }
     out.push_str("];\n");
-    out.push_str(&format!("/// Where the embedded CRS came from.\npub static CRS_SOURCE: &str = {:?};\n", abs(&crs_dir)));
+    out.push_str(&format!(
+        "/// Where the embedded CRS came from.\npub static CRS_SOURCE: &str = {:?};\n",
+        abs(&crs_dir)
+    ));
     println!("cargo:rerun-if-changed={}", rules_dir.display());
 
-    let dest = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("crs_bundle.rs");
-    fs::write(&dest, out).unwrap_or_else(|e| fail(&format!("cannot write {}: {e}", dest.display())));
+    let dest =
+        PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("crs_bundle.rs");
+    fs::write(&dest, out)
+        .unwrap_or_else(|e| fail(&format!("cannot write {}: {e}", dest.display())));
 }
 
 fn abs(p: &Path) -> String {
-    p.canonicalize().unwrap_or_else(|_| p.to_path_buf()).display().to_string()
+    p.canonicalize()
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
 }
 
 fn fail(msg: &str) -> ! {

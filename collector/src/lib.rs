@@ -13,4 +13,5 @@ pub mod net;
 pub mod netpol;
 pub mod server;
 pub mod store;
+pub mod web;
 pub mod wire;

@@ -747,10 +747,10 @@ fn bad_inputs_get_4xx_and_the_server_keeps_serving() {
         s.addr,
         b"GET /api/v1/events?limit=1 HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n",
     );
-    // still serving, and the placeholder page is there
+    // still serving, and the Threat Monitoring page is there
     let (st, body) = request(s.addr, "GET", "/", None, None);
     assert_eq!(st, 200);
-    assert!(String::from_utf8_lossy(&body).contains("not built yet"));
+    assert!(String::from_utf8_lossy(&body).contains("Threat Monitoring"));
     assert_eq!(s.get("/healthz").0, 200);
     assert_eq!(
         s.post(

@@ -28,13 +28,20 @@ impl fmt::Display for ConfigProblem {
         if self.field.is_empty() {
             write!(f, "invalid plugin configuration: {}", self.message)
         } else {
-            write!(f, "invalid plugin configuration: `{}`: {}", self.field, self.message)
+            write!(
+                f,
+                "invalid plugin configuration: `{}`: {}",
+                self.field, self.message
+            )
         }
     }
 }
 
 fn problem(field: &str, message: impl Into<String>) -> ConfigProblem {
-    ConfigProblem { field: field.to_string(), message: message.into() }
+    ConfigProblem {
+        field: field.to_string(),
+        message: message.into(),
+    }
 }
 
 /// What to do when a rule set cannot be compiled at start.
@@ -74,7 +81,11 @@ pub struct RequestBody {
 
 impl Default for RequestBody {
     fn default() -> Self {
-        RequestBody { limit_bytes: 128 * 1024, on_limit: LimitAction::Reject, hold_headers: false }
+        RequestBody {
+            limit_bytes: 128 * 1024,
+            on_limit: LimitAction::Reject,
+            hold_headers: false,
+        }
     }
 }
 
@@ -238,8 +249,10 @@ struct RawService {
     collector: ServiceConfig,
 }
 
-/// The directives used when the configuration names none: CRS as shipped.
-pub const DEFAULT_RULES: &str = "Include @crs-setup.conf\nInclude @crs/*.conf\n";
+/// The directives used when the configuration names none: the base rules
+/// (body processors, body parse errors) and CRS as shipped.
+pub const DEFAULT_RULES: &str =
+    "Include @recommended.conf\nInclude @crs-setup.conf\nInclude @crs/*.conf\n";
 
 /// Parses and validates the plugin configuration. Empty input means all
 /// defaults (filter role, detect mode, CRS at PL1).
@@ -267,16 +280,23 @@ pub fn parse(bytes: &[u8]) -> Result<PluginConfig, ConfigProblem> {
                      (\"role\": \"service\"), not to the HTTP filter",
                 ));
             }
-            let raw: RawFilter = serde_json::from_value(value).map_err(|e| problem("", e.to_string()))?;
+            let raw: RawFilter =
+                serde_json::from_value(value).map_err(|e| problem("", e.to_string()))?;
             validate_filter(raw).map(|c| PluginConfig::Filter(Box::new(c)))
         }
         "service" => {
             let raw: RawService = serde_json::from_value(value).map_err(|e| {
-                problem("", format!("{e} (the service role takes only `role` and `collector`)"))
+                problem(
+                    "",
+                    format!("{e} (the service role takes only `role` and `collector`)"),
+                )
             })?;
             validate_service(raw.collector).map(PluginConfig::Service)
         }
-        other => Err(problem("role", format!("unknown role {other:?}: expected \"filter\" or \"service\""))),
+        other => Err(problem(
+            "role",
+            format!("unknown role {other:?}: expected \"filter\" or \"service\""),
+        )),
     }
 }
 
@@ -304,15 +324,24 @@ fn validate_filter(raw: RawFilter) -> Result<FilterConfig, ConfigProblem> {
     let _ = raw.role;
     let pl = raw.paranoia_level.unwrap_or(1);
     if !(1..=4).contains(&pl) {
-        return Err(problem("paranoia_level", format!("must be 1 to 4, got {pl}")));
+        return Err(problem(
+            "paranoia_level",
+            format!("must be 1 to 4, got {pl}"),
+        ));
     }
     let inbound = raw.inbound_threshold.unwrap_or(5);
     let outbound = raw.outbound_threshold.unwrap_or(4);
     if inbound < 1 {
-        return Err(problem("inbound_threshold", format!("must be at least 1, got {inbound}")));
+        return Err(problem(
+            "inbound_threshold",
+            format!("must be at least 1, got {inbound}"),
+        ));
     }
     if outbound < 1 {
-        return Err(problem("outbound_threshold", format!("must be at least 1, got {outbound}")));
+        return Err(problem(
+            "outbound_threshold",
+            format!("must be at least 1, got {outbound}"),
+        ));
     }
 
     let mut rule_sets = BTreeMap::new();
@@ -358,10 +387,16 @@ fn validate_filter(raw: RawFilter) -> Result<FilterConfig, ConfigProblem> {
     }
 
     if raw.request_body.limit_bytes == 0 {
-        return Err(problem("request_body.limit_bytes", "must be greater than 0"));
+        return Err(problem(
+            "request_body.limit_bytes",
+            "must be greater than 0",
+        ));
     }
     if raw.response_body.limit_bytes == 0 {
-        return Err(problem("response_body.limit_bytes", "must be greater than 0"));
+        return Err(problem(
+            "response_body.limit_bytes",
+            "must be greater than 0",
+        ));
     }
     for (i, m) in raw.response_body.mime_types.iter().enumerate() {
         if m.is_empty() || m.contains(char::is_whitespace) || !m.contains('/') {
@@ -373,10 +408,17 @@ fn validate_filter(raw: RawFilter) -> Result<FilterConfig, ConfigProblem> {
     }
     let status = raw.block_response.status;
     if !(200..=599).contains(&status) {
-        return Err(problem("block_response.status", format!("must be an HTTP status 200-599, got {status}")));
+        return Err(problem(
+            "block_response.status",
+            format!("must be an HTTP status 200-599, got {status}"),
+        ));
     }
     let h = &raw.block_response.transaction_id_header;
-    if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if h.is_empty()
+        || !h
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return Err(problem(
             "block_response.transaction_id_header",
             format!("{h:?} is not a valid header name"),
@@ -401,7 +443,10 @@ fn validate_filter(raw: RawFilter) -> Result<FilterConfig, ConfigProblem> {
         request_body: raw.request_body,
         response_body: raw.response_body,
         block_response: BlockResponse {
-            transaction_id_header: raw.block_response.transaction_id_header.to_ascii_lowercase(),
+            transaction_id_header: raw
+                .block_response
+                .transaction_id_header
+                .to_ascii_lowercase(),
             ..raw.block_response
         },
         failure_mode: raw.failure_mode.unwrap_or(FailureMode::Closed),
@@ -413,7 +458,10 @@ fn validate_filter(raw: RawFilter) -> Result<FilterConfig, ConfigProblem> {
 
 fn validate_service(c: ServiceConfig) -> Result<ServiceConfig, ConfigProblem> {
     if c.cluster.is_empty() {
-        return Err(problem("collector.cluster", "must name the collector's Envoy cluster"));
+        return Err(problem(
+            "collector.cluster",
+            "must name the collector's Envoy cluster",
+        ));
     }
     if c.authority.is_empty() {
         return Err(problem("collector.authority", "must not be empty"));
@@ -421,20 +469,35 @@ fn validate_service(c: ServiceConfig) -> Result<ServiceConfig, ConfigProblem> {
     if !(100..=3_600_000).contains(&c.flush_interval_ms) {
         return Err(problem(
             "collector.flush_interval_ms",
-            format!("must be between 100 and 3600000, got {}", c.flush_interval_ms),
+            format!(
+                "must be between 100 and 3600000, got {}",
+                c.flush_interval_ms
+            ),
         ));
     }
     if c.timeout_ms == 0 || c.timeout_ms > 60_000 {
-        return Err(problem("collector.timeout_ms", format!("must be 1 to 60000, got {}", c.timeout_ms)));
+        return Err(problem(
+            "collector.timeout_ms",
+            format!("must be 1 to 60000, got {}", c.timeout_ms),
+        ));
     }
     if c.max_backoff_ms < c.flush_interval_ms {
-        return Err(problem("collector.max_backoff_ms", "must be at least flush_interval_ms"));
+        return Err(problem(
+            "collector.max_backoff_ms",
+            "must be at least flush_interval_ms",
+        ));
     }
     if c.max_buffered_events == 0 || c.max_batch_events == 0 {
-        return Err(problem("collector.max_buffered_events", "event bounds must be greater than 0"));
+        return Err(problem(
+            "collector.max_buffered_events",
+            "event bounds must be greater than 0",
+        ));
     }
     if c.token.bytes().any(|b| b.is_ascii_control()) {
-        return Err(problem("collector.token", "must not contain control characters"));
+        return Err(problem(
+            "collector.token",
+            "must not contain control characters",
+        ));
     }
     Ok(c)
 }
@@ -529,7 +592,10 @@ mod tests {
         let c = filter("");
         assert_eq!(c.policy.mode, Mode::Detect);
         assert_eq!(c.policy.paranoia_level, 1);
-        assert_eq!(c.rule_sets.get("default").map(String::as_str), Some(DEFAULT_RULES));
+        assert_eq!(
+            c.rule_sets.get("default").map(String::as_str),
+            Some(DEFAULT_RULES)
+        );
         assert_eq!(c.failure_mode, FailureMode::Closed);
         assert_eq!(c.request_body.on_limit, LimitAction::Reject);
         assert_eq!(filter("{}"), c);
@@ -550,7 +616,10 @@ mod tests {
         assert_eq!(c.policy.mode, Mode::Block);
         assert_eq!(c.policy.inbound_threshold, 10);
         assert_eq!(c.policy.disabled_rules, vec![920350]);
-        assert_eq!(c.rule_sets["default"], "Include @crs-setup.conf\nInclude @crs/*.conf\n");
+        assert_eq!(
+            c.rule_sets["default"],
+            "Include @crs-setup.conf\nInclude @crs/*.conf\n"
+        );
         assert_eq!(c.rule_set_for("admin.example.com"), "strict");
         assert_eq!(c.rule_set_for("a.b.internal"), "strict");
         assert_eq!(c.rule_set_for("internal"), "default");
@@ -560,21 +629,36 @@ mod tests {
         assert_eq!(c.block_response.transaction_id_header, "x-tx");
         assert_eq!(c.failure_mode, FailureMode::Open);
         assert!(c.prelude().contains("SecResponseBodyAccess Off"));
-        assert!(c.prelude().contains("SecRequestBodyLimit 1000\nSecRequestBodyLimitAction ProcessPartial\n"));
+        assert!(c
+            .prelude()
+            .contains("SecRequestBodyLimit 1000\nSecRequestBodyLimitAction ProcessPartial\n"));
         let d = filter("{}");
         assert!(d.prelude().ends_with("SecResponseBodyMimeTypesClear\nSecResponseBodyMimeType text/plain text/html text/xml\n"));
     }
 
     #[test]
     fn problems_name_the_field() {
-        assert!(err(r#"{"mode":"blok"}"#).to_string().contains("unknown variant `blok`"));
+        assert!(err(r#"{"mode":"blok"}"#)
+            .to_string()
+            .contains("unknown variant `blok`"));
         assert_eq!(err(r#"{"paranoia_level":5}"#).field, "paranoia_level");
-        assert!(err(r#"{"modes":"block"}"#).to_string().contains("unknown field `modes`"));
-        assert_eq!(err(r#"{"authorities":{"a.com":"nope"}}"#).field, "authorities.a.com");
+        assert!(err(r#"{"modes":"block"}"#)
+            .to_string()
+            .contains("unknown field `modes`"));
+        assert_eq!(
+            err(r#"{"authorities":{"a.com":"nope"}}"#).field,
+            "authorities.a.com"
+        );
         assert_eq!(err(r#"{"rules":[1]}"#).field, "rules[0]");
         assert_eq!(err(r#"{"collector":{}}"#).field, "collector");
-        assert_eq!(err(r#"{"block_response":{"transaction_id_header":"a b"}}"#).field, "block_response.transaction_id_header");
-        assert_eq!(err(r#"{"request_body":{"limit_bytes":0}}"#).field, "request_body.limit_bytes");
+        assert_eq!(
+            err(r#"{"block_response":{"transaction_id_header":"a b"}}"#).field,
+            "block_response.transaction_id_header"
+        );
+        assert_eq!(
+            err(r#"{"request_body":{"limit_bytes":0}}"#).field,
+            "request_body.limit_bytes"
+        );
         assert!(err("{not json").to_string().contains("not valid JSON"));
         assert!(err("[]").to_string().contains("JSON object"));
         assert_eq!(err(r#"{"role":"sidecar"}"#).field, "role");
@@ -583,7 +667,9 @@ mod tests {
     #[test]
     fn service_config() {
         let c = parse(br#"{"role":"service","collector":{"cluster":"c","flush_interval_ms":1000,"environment":"prod"}}"#);
-        let Ok(PluginConfig::Service(s)) = c else { panic!("{c:?}") };
+        let Ok(PluginConfig::Service(s)) = c else {
+            panic!("{c:?}")
+        };
         assert_eq!(s.cluster, "c");
         assert_eq!(s.flush_interval_ms, 1000);
         assert_eq!(s.environment, "prod");
@@ -596,7 +682,10 @@ mod tests {
 
     #[test]
     fn authority_normalization() {
-        assert_eq!(normalize_authority("Shop.Example.COM:8080"), "shop.example.com");
+        assert_eq!(
+            normalize_authority("Shop.Example.COM:8080"),
+            "shop.example.com"
+        );
         assert_eq!(normalize_authority("[::1]:80"), "[::1]");
         assert_eq!(normalize_authority("[::1"), "[::1");
         assert_eq!(normalize_authority("host:"), "host");

@@ -1,7 +1,9 @@
 //! The CRS files embedded at build time (see `build.rs`) and the
 //! [`ConfigSource`] that resolves the filter's include aliases:
-//! `Include @crs-setup.conf` and `Include @crs/*.conf`. There is no
-//! filesystem inside the VM, so any other path is an error naming it.
+//! `Include @crs-setup.conf`, `Include @crs/*.conf`, and
+//! `Include @recommended.conf` (the engine base rules in front of CRS:
+//! `rules/conf/recommended.conf`). There is no filesystem inside the VM, so any
+//! other path is an error naming it.
 
 use palisade_rules::engine::ConfigSource;
 
@@ -11,7 +13,14 @@ include!(concat!(env!("OUT_DIR"), "/crs_bundle.rs"));
 #[derive(Clone, Copy, Default)]
 pub struct EmbeddedCrs;
 
+/// The base rules: body processors by Content-Type, body parse errors
+/// (the engine's own `rules/conf/recommended.conf`).
+pub const RECOMMENDED: (&str, &[u8]) = ("@recommended.conf", palisade_rules::crs::RECOMMENDED_RULES.as_bytes());
+
 fn lookup(path: &str) -> Option<&'static [u8]> {
+    if path == RECOMMENDED.0 {
+        return Some(RECOMMENDED.1);
+    }
     CRS_FILES.iter().find(|(k, _)| *k == path).map(|(_, v)| *v)
 }
 
@@ -23,7 +32,7 @@ fn clean(path: &str) -> &str {
     while let Some(rest) = p.strip_prefix("./") {
         p = rest;
     }
-    if let Some(i) = p.find("/@crs") {
+    if let Some(i) = p.find("/@") {
         p = &p[i + 1..];
     }
     p
@@ -50,8 +59,12 @@ impl ConfigSource for EmbeddedCrs {
 
     fn glob(&self, pattern: &str) -> Result<Vec<String>, String> {
         let p = clean(pattern);
-        let mut out: Vec<String> =
-            CRS_FILES.iter().map(|(k, _)| *k).filter(|k| wildcard(p.as_bytes(), k.as_bytes())).map(String::from).collect();
+        let mut out: Vec<String> = CRS_FILES
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| wildcard(p.as_bytes(), k.as_bytes()))
+            .map(String::from)
+            .collect();
         out.sort();
         if out.is_empty() {
             return Err(format!("{pattern}: matches no embedded file"));
@@ -94,10 +107,16 @@ mod tests {
 
     #[test]
     fn wildcard_matching() {
-        assert!(wildcard(b"@crs/*.conf", b"@crs/REQUEST-901-INITIALIZATION.conf"));
+        assert!(wildcard(
+            b"@crs/*.conf",
+            b"@crs/REQUEST-901-INITIALIZATION.conf"
+        ));
         assert!(!wildcard(b"@crs/*.conf", b"@crs/x.data"));
         assert!(!wildcard(b"@*.conf", b"@crs/x.conf"));
-        assert!(wildcard(b"@crs/REQUEST-9??-*.conf", b"@crs/REQUEST-942-SQLI.conf"));
+        assert!(wildcard(
+            b"@crs/REQUEST-9??-*.conf",
+            b"@crs/REQUEST-942-SQLI.conf"
+        ));
         assert!(wildcard(b"*", b"abc"));
         assert!(!wildcard(b"", b"abc"));
         assert!(wildcard(b"", b""));
@@ -113,11 +132,20 @@ mod tests {
         let setup = src.read("@crs-setup.conf").expect("setup embedded");
         assert!(String::from_utf8_lossy(&setup).contains("SecDefaultAction"));
         // Data files resolve beside the rules, from wherever they are named.
-        let data = CRS_FILES.iter().find(|(k, _)| k.ends_with(".data")).map(|(k, _)| *k).expect("data files");
+        let data = CRS_FILES
+            .iter()
+            .find(|(k, _)| k.ends_with(".data"))
+            .map(|(k, _)| *k)
+            .expect("data files");
         let base = data.trim_start_matches("@crs/");
         assert!(src.read(data).is_ok());
         assert!(src.read(&format!("./{data}")).is_ok());
         assert!(src.read(&format!("/some/dir/{base}")).is_ok());
+        let base =
+            String::from_utf8_lossy(&src.read("@recommended.conf").expect("base rules embedded"))
+                .into_owned();
+        assert!(base.contains("id:200001") && base.contains("requestBodyProcessor=JSON"));
+        assert!(src.read("./rule_sets.default/@recommended.conf").is_ok());
         let e = src.read("/etc/passwd").unwrap_err();
         assert!(e.contains("/etc/passwd"), "{e}");
         assert!(src.glob("@crs/*.nothing").is_err());

@@ -74,7 +74,11 @@ pub fn format(rule: &MatchedRule, ctx: &LineContext<'_>, denied: Option<u16>) ->
     out.push_str("] ModSecurity: ");
     match denied {
         Some(status) => {
-            let _ = write!(out, "Access denied with code {status} (phase {}). ", rule.phase);
+            let _ = write!(
+                out,
+                "Access denied with code {status} (phase {}). ",
+                rule.phase
+            );
         }
         None => out.push_str("Warning. "),
     }
@@ -145,18 +149,26 @@ mod tests {
             file: "@crs/REQUEST-942-APPLICATION-ATTACK-SQLI.conf".into(),
             line: 46,
             ver: "OWASP_CRS/4.28.0".into(),
+            ..Default::default()
         }
     }
 
     #[test]
     fn ftw_readable_line() {
-        let ctx = LineContext { client: "127.0.0.1", authority: "localhost", uri: "/?id=1", transaction_id: "abc" };
+        let ctx = LineContext {
+            client: "127.0.0.1",
+            authority: "localhost",
+            uri: "/?id=1",
+            transaction_id: "abc",
+        };
         let line = format(&rule(), &ctx, None);
         assert!(!line.contains('\n'));
         assert!(line.contains("ModSecurity: Warning. "));
         assert!(line.contains(r#"[id "942100"]"#));
         assert!(line.contains(r#"[msg "SQL Injection Attack Detected via libinjection"]"#));
-        assert!(line.contains(r#"[data "Matched Data: s&1c found within ARGS:id: 1\x22 OR 1=1--"]"#));
+        assert!(
+            line.contains(r#"[data "Matched Data: s&1c found within ARGS:id: 1\x22 OR 1=1--"]"#)
+        );
         assert!(line.contains(r#"[severity "2"]"#));
         assert!(line.contains(r#"[tag "attack-sqli"] [tag "paranoia-level/1"]"#));
         assert!(line.contains(r#"(Value: `1" OR 1=1--\x0a' )"#), "{line}");
@@ -170,7 +182,12 @@ mod tests {
         let mut r = rule();
         r.value = "é".repeat(600);
         r.msg = String::new();
-        let ctx = LineContext { client: "c", authority: "h", uri: "/", transaction_id: "t" };
+        let ctx = LineContext {
+            client: "c",
+            authority: "h",
+            uri: "/",
+            transaction_id: "t",
+        };
         let line = format(&r, &ctx, None);
         assert!(line.contains("\\xc3\\xa9...' )"), "{line}");
         assert!(!line.contains("[msg "), "empty msg is left out");

@@ -90,7 +90,10 @@ impl Policy {
     pub fn check(&self) -> Result<(), String> {
         let pl_ok = |pl: u8| (1..=4).contains(&pl);
         if !pl_ok(self.paranoia_level) {
-            return Err(format!("policy: paranoia_level {} is not 1 to 4", self.paranoia_level));
+            return Err(format!(
+                "policy: paranoia_level {} is not 1 to 4",
+                self.paranoia_level
+            ));
         }
         if self.inbound_threshold < 1 || self.outbound_threshold < 1 {
             return Err("policy: thresholds must be at least 1".into());
@@ -99,8 +102,12 @@ impl Policy {
             if h.paranoia_level.is_some_and(|pl| !pl_ok(pl)) {
                 return Err(format!("policy: hosts.{host}.paranoia_level is not 1 to 4"));
             }
-            if h.inbound_threshold.is_some_and(|t| t < 1) || h.outbound_threshold.is_some_and(|t| t < 1) {
-                return Err(format!("policy: hosts.{host}: thresholds must be at least 1"));
+            if h.inbound_threshold.is_some_and(|t| t < 1)
+                || h.outbound_threshold.is_some_and(|t| t < 1)
+            {
+                return Err(format!(
+                    "policy: hosts.{host}: thresholds must be at least 1"
+                ));
             }
         }
         Ok(())
@@ -123,7 +130,14 @@ pub struct ActivePolicy {
     masks: HashMap<u32, Vec<Mask>>,
 }
 
-fn effective(mode: Mode, pl: u8, inbound: i64, outbound: i64, rules: &[u32], tags: &[String]) -> Effective {
+fn effective(
+    mode: Mode,
+    pl: u8,
+    inbound: i64,
+    outbound: i64,
+    rules: &[u32],
+    tags: &[String],
+) -> Effective {
     Effective {
         mode,
         overrides: Overrides {
@@ -166,7 +180,12 @@ impl ActivePolicy {
         for m in &p.masks {
             masks.entry(m.rule_id).or_default().push(m.clone());
         }
-        ActivePolicy { version: p.version, global, hosts, masks }
+        ActivePolicy {
+            version: p.version,
+            global,
+            hosts,
+            masks,
+        }
     }
 
     /// The settings for a (normalized) authority.
@@ -179,7 +198,9 @@ impl ActivePolicy {
     pub fn is_masked(&self, rule_id: u32, authority: &str, path: &str) -> bool {
         self.masks.get(&rule_id).is_some_and(|ms| {
             ms.iter().any(|m| {
-                m.authority.as_deref().is_none_or(|a| crate::config::normalize_authority(a) == authority)
+                m.authority
+                    .as_deref()
+                    .is_none_or(|a| crate::config::normalize_authority(a) == authority)
                     && m.path.as_deref().is_none_or(|p| p == path)
             })
         })

@@ -123,12 +123,13 @@ impl Counters {
             *c += n;
             return;
         }
-        let key = if self.authorities.contains(authority) || self.authorities.len() < MAX_AUTHORITIES {
-            self.authorities.insert(authority.to_string());
-            key
-        } else {
-            ("other".to_string(), outcome)
-        };
+        let key =
+            if self.authorities.contains(authority) || self.authorities.len() < MAX_AUTHORITIES {
+                self.authorities.insert(authority.to_string());
+                key
+            } else {
+                ("other".to_string(), outcome)
+            };
         *self.map.entry(key).or_insert(0) += n;
     }
 
@@ -136,7 +137,11 @@ impl Counters {
         self.authorities.clear();
         std::mem::take(&mut self.map)
             .into_iter()
-            .map(|((authority, outcome), count)| CounterDelta { authority, outcome, count })
+            .map(|((authority, outcome), count)| CounterDelta {
+                authority,
+                outcome,
+                count,
+            })
             .collect()
     }
 
@@ -155,7 +160,11 @@ struct EventRing {
 
 impl EventRing {
     fn new(max: usize) -> Self {
-        EventRing { events: VecDeque::new(), max: max.max(1), dropped: 0 }
+        EventRing {
+            events: VecDeque::new(),
+            max: max.max(1),
+            dropped: 0,
+        }
     }
     fn push(&mut self, e: Event) {
         while self.events.len() >= self.max {
@@ -185,7 +194,13 @@ impl WorkerBuffer {
         }
     }
 
-    pub fn record(&mut self, authority: &str, outcome: Outcome, rule_ids: &[u32], body_limit: bool) {
+    pub fn record(
+        &mut self,
+        authority: &str,
+        outcome: Outcome,
+        rule_ids: &[u32],
+        body_limit: bool,
+    ) {
         self.counters.add(authority, outcome, 1);
         for id in rule_ids {
             *self.rule_hits.entry(*id).or_insert(0) += 1;
@@ -259,10 +274,14 @@ impl Ack {
     /// The policy riding on the acknowledgement, checked.
     pub fn policy(&self) -> Option<Result<Policy, String>> {
         let v = self.policy.as_ref().filter(|v| !v.is_null())?;
-        Some(serde_json::from_value::<Policy>(v.clone()).map_err(|e| format!("policy: {e}")).and_then(|p| {
-            p.check()?;
-            Ok(p)
-        }))
+        Some(
+            serde_json::from_value::<Policy>(v.clone())
+                .map_err(|e| format!("policy: {e}"))
+                .and_then(|p| {
+                    p.check()?;
+                    Ok(p)
+                }),
+        )
     }
 }
 
@@ -288,7 +307,13 @@ pub struct Aggregator {
 
 impl Aggregator {
     /// `batch_prefix` must differ between service starts (e.g. start time).
-    pub fn new(instance: &str, environment: &str, batch_prefix: &str, max_events: usize, max_batch_events: usize) -> Self {
+    pub fn new(
+        instance: &str,
+        environment: &str,
+        batch_prefix: &str,
+        max_events: usize,
+        max_batch_events: usize,
+    ) -> Self {
         Aggregator {
             instance: instance.to_string(),
             environment: environment.to_string(),
@@ -318,7 +343,10 @@ impl Aggregator {
         for e in r.events {
             self.ring.push(e);
         }
-        self.reported_version = Some(self.reported_version.map_or(r.policy_version, |v| v.min(r.policy_version)));
+        self.reported_version = Some(
+            self.reported_version
+                .map_or(r.policy_version, |v| v.min(r.policy_version)),
+        );
     }
 
     /// Events held and not yet in a batch.
@@ -347,7 +375,8 @@ impl Aggregator {
             }
             let n = self.ring.events.len().min(self.max_batch_events);
             let events: Vec<Event> = self.ring.events.drain(..n).collect();
-            let dropped = std::mem::take(&mut self.ring.dropped) + std::mem::take(&mut self.dropped_by_workers);
+            let dropped = std::mem::take(&mut self.ring.dropped)
+                + std::mem::take(&mut self.dropped_by_workers);
             self.pending = Some(Batch {
                 batch_id: format!("{}:{:06}", self.batch_prefix, self.seq),
                 instance: self.instance.clone(),
@@ -386,7 +415,11 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(base_ms: u64, max_ms: u64) -> Self {
-        Backoff { base: base_ms.max(1), max: max_ms.max(base_ms.max(1)), failures: 0 }
+        Backoff {
+            base: base_ms.max(1),
+            max: max_ms.max(base_ms.max(1)),
+            failures: 0,
+        }
     }
     /// Delay before the next attempt after one more failure.
     pub fn failed(&mut self) -> u64 {
@@ -441,14 +474,25 @@ mod tests {
         assert_eq!(
             r.counters,
             vec![
-                CounterDelta { authority: "a".into(), outcome: Outcome::Pass, count: 2 },
-                CounterDelta { authority: "a".into(), outcome: Outcome::Detected, count: 1 },
+                CounterDelta {
+                    authority: "a".into(),
+                    outcome: Outcome::Pass,
+                    count: 2
+                },
+                CounterDelta {
+                    authority: "a".into(),
+                    outcome: Outcome::Detected,
+                    count: 1
+                },
             ]
         );
         assert_eq!(r.rule_hits.len(), 2);
         assert_eq!(r.body_limit_events, 1);
         assert_eq!(r.dropped_events, 3);
-        assert_eq!(r.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), vec!["3", "4"]);
+        assert_eq!(
+            r.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            vec!["3", "4"]
+        );
         assert!(w.is_empty());
     }
 
@@ -460,7 +504,11 @@ mod tests {
         }
         let r = w.take(0);
         assert_eq!(r.counters.len(), MAX_AUTHORITIES + 1);
-        let other = r.counters.iter().find(|c| c.authority == "other").expect("overflow bucket");
+        let other = r
+            .counters
+            .iter()
+            .find(|c| c.authority == "other")
+            .expect("overflow bucket");
         assert_eq!(other.count, 10);
     }
 
@@ -490,7 +538,14 @@ mod tests {
         assert_eq!(b2.policy_version, 8);
         assert_eq!(b2.events.len(), 1, "the third held event");
         assert_eq!(b2.dropped_events, 0);
-        assert_eq!(b2.counters, vec![CounterDelta { authority: "a".into(), outcome: Outcome::Pass, count: 1 }]);
+        assert_eq!(
+            b2.counters,
+            vec![CounterDelta {
+                authority: "a".into(),
+                outcome: Outcome::Pass,
+                count: 1
+            }]
+        );
         agg.acknowledged();
         let b3 = agg.next_batch(13.0);
         assert!(b3.events.is_empty() && b3.counters.is_empty());
@@ -527,9 +582,11 @@ mod tests {
         .expect("ack parses");
         assert!(a.accepted);
         assert_eq!(a.policy().and_then(Result::ok).map(|p| p.version), Some(2));
-        let bad: Ack = serde_json::from_str(r#"{"accepted":true,"policy":{"version":3}}"#).expect("ack still parses");
+        let bad: Ack = serde_json::from_str(r#"{"accepted":true,"policy":{"version":3}}"#)
+            .expect("ack still parses");
         assert!(bad.policy().is_some_and(|p| p.is_err()));
-        let none: Ack = serde_json::from_str(r#"{"accepted":true,"policy":null}"#).expect("ack parses");
+        let none: Ack =
+            serde_json::from_str(r#"{"accepted":true,"policy":null}"#).expect("ack parses");
         assert!(none.policy().is_none());
     }
 }

@@ -21,9 +21,16 @@ fn first_number(tx_var: &dyn Fn(&str) -> Option<String>, names: &[&str]) -> i64 
 pub fn scores(tx_var: &dyn Fn(&str) -> Option<String>) -> (i64, i64) {
     let inbound = first_number(
         tx_var,
-        &["blocking_inbound_anomaly_score", "inbound_anomaly_score", "anomaly_score"],
+        &[
+            "blocking_inbound_anomaly_score",
+            "inbound_anomaly_score",
+            "anomaly_score",
+        ],
     );
-    let outbound = first_number(tx_var, &["blocking_outbound_anomaly_score", "outbound_anomaly_score"]);
+    let outbound = first_number(
+        tx_var,
+        &["blocking_outbound_anomaly_score", "outbound_anomaly_score"],
+    );
     (inbound, outbound)
 }
 
@@ -58,7 +65,12 @@ pub struct RequestInfo<'a> {
 }
 
 /// The event for a transaction with reported rules (`None` for a pass).
-pub fn event(info: &RequestInfo<'_>, outcome: Outcome, rules: &[MatchedRule], scores: (i64, i64)) -> Option<Event> {
+pub fn event(
+    info: &RequestInfo<'_>,
+    outcome: Outcome,
+    rules: &[MatchedRule],
+    scores: (i64, i64),
+) -> Option<Event> {
     if outcome == Outcome::Pass {
         return None;
     }
@@ -81,7 +93,10 @@ pub fn event(info: &RequestInfo<'_>, outcome: Outcome, rules: &[MatchedRule], sc
         client: info.client.to_string(),
         method: truncate(info.method, 32),
         path: truncate(path, MAX_REQUEST_LINE),
-        request_line: truncate(&format!("{} {} {}", info.method, info.uri, info.protocol), MAX_REQUEST_LINE),
+        request_line: truncate(
+            &format!("{} {} {}", info.method, info.uri, info.protocol),
+            MAX_REQUEST_LINE,
+        ),
         inbound_score: scores.0,
         outbound_score: scores.1,
         action: outcome,
@@ -96,7 +111,13 @@ mod tests {
     use super::*;
 
     fn rule(id: u32, logged: bool) -> MatchedRule {
-        MatchedRule { id, logged, msg: "m".into(), severity: Some(2), ..Default::default() }
+        MatchedRule {
+            id,
+            logged,
+            msg: "m".into(),
+            severity: Some(2),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -134,7 +155,10 @@ mod tests {
         let e = event(&info, Outcome::Detected, &rules, (10, 0)).expect("event");
         assert_eq!(e.path, "/search");
         assert_eq!(e.request_line, "GET /search?q=1 HTTP/1.1");
-        assert_eq!(e.rules.iter().map(|r| r.id).collect::<Vec<_>>(), vec![942100, 949110]);
+        assert_eq!(
+            e.rules.iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![942100, 949110]
+        );
         assert_eq!(e.rules[0].severity, "CRITICAL");
         let json = serde_json::to_value(&e).expect("serializes");
         assert_eq!(json["action"], "detected");

@@ -30,14 +30,25 @@ fn configurations(node: &serde_yaml::Value, out: &mut Vec<String>) {
 fn envoy_yaml_configurations_parse() {
     let mut found = Vec::new();
     configurations(&yaml("envoy/envoy.yaml"), &mut found);
-    assert_eq!(found.len(), 2, "expected the service and the filter configuration");
-    let parsed: Vec<PluginConfig> =
-        found.iter().map(|c| parse(c.as_bytes()).unwrap_or_else(|e| panic!("{e}\n{c}"))).collect();
-    let Some(PluginConfig::Service(svc)) = parsed.iter().find(|p| matches!(p, PluginConfig::Service(_))) else {
+    assert_eq!(
+        found.len(),
+        2,
+        "expected the service and the filter configuration"
+    );
+    let parsed: Vec<PluginConfig> = found
+        .iter()
+        .map(|c| parse(c.as_bytes()).unwrap_or_else(|e| panic!("{e}\n{c}")))
+        .collect();
+    let Some(PluginConfig::Service(svc)) = parsed
+        .iter()
+        .find(|p| matches!(p, PluginConfig::Service(_)))
+    else {
         panic!("no service configuration")
     };
     assert_eq!(svc.cluster, "palisade_collector");
-    let Some(PluginConfig::Filter(f)) = parsed.iter().find(|p| matches!(p, PluginConfig::Filter(_))) else {
+    let Some(PluginConfig::Filter(f)) =
+        parsed.iter().find(|p| matches!(p, PluginConfig::Filter(_)))
+    else {
         panic!("no filter configuration")
     };
     assert_eq!(f.policy.mode, palisade_filter::policy::Mode::Detect);
@@ -47,7 +58,10 @@ fn envoy_yaml_configurations_parse() {
 #[test]
 fn istio_plugin_config_parses() {
     let doc = yaml("envoy/istio-wasmplugin.yaml");
-    let pc = doc.get("spec").and_then(|s| s.get("pluginConfig")).expect("spec.pluginConfig");
+    let pc = doc
+        .get("spec")
+        .and_then(|s| s.get("pluginConfig"))
+        .expect("spec.pluginConfig");
     let json = serde_json::to_vec(pc).expect("YAML to JSON");
     match parse(&json) {
         Ok(PluginConfig::Filter(f)) => assert!(!f.request_body.hold_headers),

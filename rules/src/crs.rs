@@ -8,8 +8,15 @@
 
 use std::path::{Path, PathBuf};
 
-/// Palisade's base configuration (engine, body and response settings).
-pub const BASE_CONF: &str = include_str!("../conf/base.conf");
+/// Palisade's base settings (engine mode, body and response handling).
+pub const BASE_SETTINGS: &str = include_str!("../conf/base.conf");
+
+/// Palisade's recommended rules in front of CRS (body processor selection,
+/// refusing unparsable bodies): ids 200000-200005.
+pub const RECOMMENDED_RULES: &str = include_str!("../conf/recommended.conf");
+
+/// Settings and recommended rules together: what goes before CRS.
+pub const BASE_CONF: &str = concat!(include_str!("../conf/base.conf"), "\n", include_str!("../conf/recommended.conf"));
 
 /// Where the pieces of one CRS installation are.
 #[derive(Clone, Debug, PartialEq, Eq)]

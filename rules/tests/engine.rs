@@ -65,8 +65,9 @@ SecRule &TX:crit "@eq 0" "id:8,phase:1,pass,log"
 "#,
     );
     // Two args match `a`: the score grows once per matched value, as in ModSecurity.
+    // `nolog` rules leave no record, as in ModSecurity.
     let (ids, tx) = run(&rs, "/?p=a&q=ba&r=z", &[], "");
-    assert_eq!(ids, vec![1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(ids, vec![3, 4, 5, 7, 8]);
     assert_eq!(tx.tx_var("score").as_deref(), Some("7"));
 }
 
@@ -99,7 +100,7 @@ SecRule REQUEST_HEADERS:/^x-/ "@rx h" "id:33,phase:1,pass,log"
 "#,
     );
     let (ids, _) = run(&rs, "/?skip=1&safe=evil", &[("X-One", "h")], "");
-    assert_eq!(ids, vec![30, 33]);
+    assert_eq!(ids, vec![33]);
     let (ids, _) = run(&rs, "/?skip=0&other=evil", &[], "");
     assert_eq!(ids, vec![31, 32]);
 }
@@ -114,9 +115,9 @@ SecRule ARGS "@rx secret" "id:42,phase:1,pass,log"
 "#,
     );
     let (ids, _) = run(&rs, "/admin?pwd=secret", &[], "");
-    assert_eq!(ids, vec![40], "41 lost its target, 42 was removed");
+    assert!(ids.is_empty(), "41 lost its target, 42 was removed: {ids:?}");
     let (ids, _) = run(&rs, "/admin?user=secret", &[], "");
-    assert_eq!(ids, vec![40, 41]);
+    assert_eq!(ids, vec![41]);
     let (ids, _) = run(&rs, "/other?pwd=secret", &[], "");
     assert_eq!(ids, vec![41, 42]);
 }

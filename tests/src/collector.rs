@@ -45,7 +45,10 @@ impl FakeCollector {
     pub fn start(initial: Value) -> FakeCollector {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind fake collector on 127.0.0.1");
         let port = listener.local_addr().expect("collector address").port();
-        let state = Arc::new(Mutex::new(State { policy: initial, ..Default::default() }));
+        let state = Arc::new(Mutex::new(State {
+            policy: initial,
+            ..Default::default()
+        }));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, stp) = (state.clone(), stop.clone());
         thread::spawn(move || {
@@ -127,9 +130,13 @@ impl Drop for FakeCollector {
 
 fn serve(conn: TcpStream, state: Arc<Mutex<State>>) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
-    let Ok(mut writer) = conn.try_clone() else { return };
+    let Ok(mut writer) = conn.try_clone() else {
+        return;
+    };
     let mut reader = BufReader::new(conn);
-    let Ok(Some(req)) = read_message(&mut reader, false) else { return };
+    let Ok(Some(req)) = read_message(&mut reader, false) else {
+        return;
+    };
     let json_ct = vec![("content-type".to_string(), "application/json".to_string())];
     let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
     if s.down {
@@ -147,7 +154,10 @@ fn serve(conn: TcpStream, state: Arc<Mutex<State>>) {
                 if !duplicate {
                     s.batches.push(batch);
                 }
-                (200, json!({"accepted": true, "duplicate": duplicate, "policy": s.policy}))
+                (
+                    200,
+                    json!({"accepted": true, "duplicate": duplicate, "policy": s.policy}),
+                )
             }
             Err(e) => (400, json!({"error": format!("bad batch: {e}")})),
         },

@@ -28,7 +28,10 @@ const INSTALL_HINT: &str = "Envoy is required for the end-to-end tests: install 
 
 /// The workspace root (this crate lives in `<root>/tests`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 pub fn envoy_binary() -> PathBuf {
@@ -69,15 +72,28 @@ pub fn wasm_module() -> PathBuf {
             return p;
         }
         let root = workspace_root();
-        let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let status = Command::new(cargo)
             .current_dir(&root)
             .env("CARGO_TARGET_DIR", &target_dir)
-            .args(["build", "--profile", "wasm-release", "--target", "wasm32-wasip1", "-p", "palisade-filter"])
+            .args([
+                "build",
+                "--profile",
+                "wasm-release",
+                "--target",
+                "wasm32-wasip1",
+                "-p",
+                "palisade-filter",
+            ])
             .status()
             .expect("run cargo to build the wasm module");
-        assert!(status.success(), "building the wasm module failed ({status}); try `make wasm`");
+        assert!(
+            status.success(),
+            "building the wasm module failed ({status}); try `make wasm`"
+        );
         let p = target_dir.join("wasm32-wasip1/wasm-release/palisade_filter.wasm");
         assert!(p.is_file(), "built module not found at {}", p.display());
         p
@@ -85,9 +101,29 @@ pub fn wasm_module() -> PathBuf {
     .clone()
 }
 
+/// Puts the module where `make wasm` does (`dist/palisade_filter.wasm`),
+/// for running the shipped envoy/envoy.yaml; written to a temporary name and
+/// renamed, so an Envoy reading it never sees half a file.
+pub fn install_dist_module() -> PathBuf {
+    static DIST: OnceLock<PathBuf> = OnceLock::new();
+    DIST.get_or_init(|| {
+        let dist = workspace_root().join("dist");
+        fs::create_dir_all(&dist).expect("create dist/");
+        let tmp = dist.join(format!(".palisade_filter.wasm.{}", std::process::id()));
+        fs::copy(wasm_module(), &tmp).expect("copy the module to dist/");
+        let dest = dist.join("palisade_filter.wasm");
+        fs::rename(&tmp, &dest).expect("move the module into place");
+        dest
+    })
+    .clone()
+}
+
 /// A free TCP port on 127.0.0.1 (bound then released).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("find a free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("find a free port")
 }
 
 /// What to run.
@@ -99,11 +135,25 @@ pub struct Options {
     pub service: Option<(Value, u16)>,
     pub backend_port: u16,
     pub concurrency: u32,
+    /// Fields merged into the HttpConnectionManager config (an object).
+    pub hcm: Value,
+    /// Fields merged into the listener (an object).
+    pub listener: Value,
+    /// Envoy's `-l` level.
+    pub log_level: &'static str,
 }
 
 impl Options {
     pub fn new(filter: Value, backend_port: u16) -> Options {
-        Options { filter, service: None, backend_port, concurrency: 2 }
+        Options {
+            filter,
+            service: None,
+            backend_port,
+            concurrency: 2,
+            hcm: json!({}),
+            listener: json!({}),
+            log_level: "info",
+        }
     }
 
     /// Adds the singleton service talking to a collector on `port`.
@@ -184,6 +234,12 @@ fn config(opts: &Options, listen: u16, admin: u16, wasm: &Path) -> Value {
             "clusters": []
         }
     });
+    merge(
+        &mut cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+            ["typed_config"],
+        &opts.hcm,
+    );
+    merge(&mut cfg["static_resources"]["listeners"][0], &opts.listener);
     if let Some((service, port)) = &opts.service {
         clusters.push(static_cluster("palisade_collector", *port));
         cfg["bootstrap_extensions"] = json!([{
@@ -199,9 +255,22 @@ fn config(opts: &Options, listen: u16, admin: u16, wasm: &Path) -> Value {
     cfg
 }
 
+/// Sets every field of `extra` (an object) in `into`.
+fn merge(into: &mut Value, extra: &Value) {
+    if let (Some(into), Some(extra)) = (into.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            into.insert(k.clone(), v.clone());
+        }
+    }
+}
+
 fn work_dir() -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
-    let d = std::env::temp_dir().join(format!("palisade-e2e-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let d = std::env::temp_dir().join(format!(
+        "palisade-e2e-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     fs::create_dir_all(&d).expect("create the test's work dir");
     d
 }
@@ -221,25 +290,49 @@ fn spawn(opts: &Options) -> (Child, PathBuf, u16, u16) {
     let (listen, admin) = (free_port(), free_port());
     let dir = work_dir();
     let cfg_path = dir.join("envoy.json");
-    fs::write(&cfg_path, serde_json::to_string_pretty(&config(opts, listen, admin, &wasm)).unwrap_or_default())
-        .expect("write the Envoy config");
-    let child = Command::new(envoy_binary())
-        .arg("-c")
-        .arg(&cfg_path)
-        .args(["--disable-hot-restart", "-l", "info", "--concurrency", &opts.concurrency.to_string()])
-        // e.g. PALISADE_ENVOY_LOG=http:debug,wasm:debug when investigating.
-        .args(std::env::var("PALISADE_ENVOY_LOG").map(|c| vec!["--component-log-level".to_string(), c]).unwrap_or_default())
-        // The log goes to stderr, unbuffered, so it can be read while Envoy runs.
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(fs::File::create(dir.join("envoy.log")).expect("create the Envoy log")))
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start Envoy ({e}). {INSTALL_HINT}"));
+    fs::write(
+        &cfg_path,
+        serde_json::to_string_pretty(&config(opts, listen, admin, &wasm)).unwrap_or_default(),
+    )
+    .expect("write the Envoy config");
+    let child = spawn_file(&cfg_path, &dir, &dir, opts.log_level, opts.concurrency);
     (child, dir, listen, admin)
 }
 
+/// Runs Envoy on `cfg` from the directory `cwd`, logging to
+/// `<dir>/envoy.log`.
+fn spawn_file(cfg: &Path, cwd: &Path, dir: &Path, log_level: &str, concurrency: u32) -> Child {
+    Command::new(envoy_binary())
+        .current_dir(cwd)
+        .arg("-c")
+        .arg(cfg)
+        .args([
+            "--disable-hot-restart",
+            "-l",
+            log_level,
+            "--concurrency",
+            &concurrency.to_string(),
+        ])
+        // e.g. PALISADE_ENVOY_LOG=http:debug,wasm:debug when investigating.
+        .args(
+            std::env::var("PALISADE_ENVOY_LOG")
+                .map(|c| vec!["--component-log-level".to_string(), c])
+                .unwrap_or_default(),
+        )
+        // The log goes to stderr, unbuffered, so it can be read while Envoy runs.
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            fs::File::create(dir.join("envoy.log")).expect("create the Envoy log"),
+        ))
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start Envoy ({e}). {INSTALL_HINT}"))
+}
+
 fn read_log(dir: &Path) -> String {
-    fs::read(dir.join("envoy.log")).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+    fs::read(dir.join("envoy.log"))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
 }
 
 impl Envoy {
@@ -248,6 +341,32 @@ impl Envoy {
     pub fn start(opts: &Options) -> Result<Envoy, String> {
         let started = Instant::now();
         let (child, dir, listen, admin) = spawn(opts);
+        Envoy::ready(child, dir, listen, admin, started)
+    }
+
+    /// Starts Envoy on a configuration file of its own (e.g. the shipped
+    /// envoy/envoy.yaml with its ports changed), from the directory `cwd`;
+    /// `listen` and `admin` are the ports that file uses.
+    pub fn start_file(
+        cfg: &Path,
+        cwd: &Path,
+        listen: u16,
+        admin: u16,
+        concurrency: u32,
+    ) -> Result<Envoy, String> {
+        let started = Instant::now();
+        let dir = work_dir();
+        let child = spawn_file(cfg, cwd, &dir, "info", concurrency);
+        Envoy::ready(child, dir, listen, admin, started)
+    }
+
+    fn ready(
+        child: Child,
+        dir: PathBuf,
+        listen: u16,
+        admin: u16,
+        started: Instant,
+    ) -> Result<Envoy, String> {
         let mut envoy = Envoy {
             child,
             dir,
@@ -258,7 +377,10 @@ impl Envoy {
         let deadline = started + Duration::from_secs(60);
         loop {
             if let Ok(Some(status)) = envoy.child.try_wait() {
-                return Err(format!("Envoy exited ({status}) before becoming ready:\n{}", envoy.log()));
+                return Err(format!(
+                    "Envoy exited ({status}) before becoming ready:\n{}",
+                    envoy.log()
+                ));
             }
             if let Ok(r) = http::get(&envoy.admin, "/ready") {
                 if r.status() == 200 {
@@ -277,6 +399,16 @@ impl Envoy {
         read_log(&self.dir)
     }
 
+    /// Where Envoy writes its log (stderr, unbuffered).
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("envoy.log")
+    }
+
+    /// The process id, for measuring it.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits until the log contains `needle`.
     pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
         let end = Instant::now() + timeout;
@@ -290,7 +422,9 @@ impl Envoy {
     }
 
     pub fn prometheus(&self) -> String {
-        http::get(&self.admin, "/stats/prometheus").map(|r| r.body_str()).unwrap_or_default()
+        http::get(&self.admin, "/stats/prometheus")
+            .map(|r| r.body_str())
+            .unwrap_or_default()
     }
 
     /// The value of one Prometheus sample, e.g.
@@ -332,7 +466,9 @@ pub fn expect_refusal(opts: &Options, timeout: Duration) -> (ExitStatus, String)
             return (status, log);
         }
         if Instant::now() > end {
-            let ready = http::get(&format!("127.0.0.1:{admin}"), "/ready").map(|r| r.status()).unwrap_or(0);
+            let ready = http::get(&format!("127.0.0.1:{admin}"), "/ready")
+                .map(|r| r.status())
+                .unwrap_or(0);
             let _ = child.kill();
             let _ = child.wait();
             let log = read_log(&dir);

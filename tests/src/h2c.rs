@@ -13,10 +13,17 @@ pub fn post_with_trailers(
     body: &[u8],
     trailers: &[(&str, &str)],
 ) -> Result<(u16, Vec<u8>), String> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
     let fut = async {
-        let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
-        let (client, conn) = h2::client::handshake(tcp).await.map_err(|e| format!("handshake: {e}"))?;
+        let tcp = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        let (client, conn) = h2::client::handshake(tcp)
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -27,14 +34,25 @@ pub fn post_with_trailers(
             .header("content-type", content_type)
             .body(())
             .map_err(|e| e.to_string())?;
-        let (resp, mut stream) = client.send_request(req, false).map_err(|e| format!("send: {e}"))?;
-        stream.send_data(Bytes::copy_from_slice(body), false).map_err(|e| format!("data: {e}"))?;
+        let (resp, mut stream) = client
+            .send_request(req, false)
+            .map_err(|e| format!("send: {e}"))?;
+        stream
+            .send_data(Bytes::copy_from_slice(body), false)
+            .map_err(|e| format!("data: {e}"))?;
         let mut map = ::http::HeaderMap::new();
         for (k, v) in trailers {
-            let name = ::http::header::HeaderName::from_bytes(k.as_bytes()).map_err(|e| e.to_string())?;
-            map.insert(name, v.parse().map_err(|e: ::http::header::InvalidHeaderValue| e.to_string())?);
+            let name =
+                ::http::header::HeaderName::from_bytes(k.as_bytes()).map_err(|e| e.to_string())?;
+            map.insert(
+                name,
+                v.parse()
+                    .map_err(|e: ::http::header::InvalidHeaderValue| e.to_string())?,
+            );
         }
-        stream.send_trailers(map).map_err(|e| format!("trailers: {e}"))?;
+        stream
+            .send_trailers(map)
+            .map_err(|e| format!("trailers: {e}"))?;
         let resp = resp.await.map_err(|e| format!("response: {e}"))?;
         let status = resp.status().as_u16();
         let mut body = resp.into_body();
@@ -46,5 +64,9 @@ pub fn post_with_trailers(
         }
         Ok::<_, String>((status, data))
     };
-    rt.block_on(async { tokio::time::timeout(Duration::from_secs(15), fut).await.map_err(|_| "timed out".to_string())? })
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(15), fut)
+            .await
+            .map_err(|_| "timed out".to_string())?
+    })
 }

@@ -17,7 +17,10 @@ pub struct Message {
 
 impl Message {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn status(&self) -> u16 {
         self.start[1].parse().unwrap_or(0)
@@ -43,7 +46,11 @@ pub fn read_message<R: BufRead>(r: &mut R, is_response: bool) -> io::Result<Opti
         return Err(bad(format!("bad start line {line:?}")));
     }
     let mut m = Message {
-        start: [parts[0].to_string(), parts[1].to_string(), parts.get(2).unwrap_or(&"").to_string()],
+        start: [
+            parts[0].to_string(),
+            parts[1].to_string(),
+            parts.get(2).unwrap_or(&"").to_string(),
+        ],
         ..Default::default()
     };
     loop {
@@ -55,7 +62,9 @@ pub fn read_message<R: BufRead>(r: &mut R, is_response: bool) -> io::Result<Opti
         if h.is_empty() {
             break;
         }
-        let (k, v) = h.split_once(':').ok_or_else(|| bad(format!("bad header {h:?}")))?;
+        let (k, v) = h
+            .split_once(':')
+            .ok_or_else(|| bad(format!("bad header {h:?}")))?;
         m.headers.push((k.trim().to_string(), v.trim().to_string()));
     }
     let status = m.status();
@@ -63,12 +72,15 @@ pub fn read_message<R: BufRead>(r: &mut R, is_response: bool) -> io::Result<Opti
     if no_body {
         return Ok(Some(m));
     }
-    if m.header("transfer-encoding").is_some_and(|t| t.to_ascii_lowercase().contains("chunked")) {
+    if m.header("transfer-encoding")
+        .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"))
+    {
         loop {
             let mut size_line = String::new();
             r.read_line(&mut size_line)?;
             let size_hex = size_line.trim().split(';').next().unwrap_or("");
-            let size = usize::from_str_radix(size_hex, 16).map_err(|_| bad(format!("bad chunk size {size_line:?}")))?;
+            let size = usize::from_str_radix(size_hex, 16)
+                .map_err(|_| bad(format!("bad chunk size {size_line:?}")))?;
             if size == 0 {
                 // Trailers until an empty line.
                 loop {
@@ -86,7 +98,9 @@ pub fn read_message<R: BufRead>(r: &mut R, is_response: bool) -> io::Result<Opti
             r.read_exact(&mut crlf)?;
         }
     } else if let Some(len) = m.header("content-length") {
-        let len: usize = len.parse().map_err(|_| bad(format!("bad content-length {len:?}")))?;
+        let len: usize = len
+            .parse()
+            .map_err(|_| bad(format!("bad content-length {len:?}")))?;
         m.body = vec![0; len];
         r.read_exact(&mut m.body)?;
     } else if is_response {
@@ -98,7 +112,12 @@ pub fn read_message<R: BufRead>(r: &mut R, is_response: bool) -> io::Result<Opti
 /// Sends raw bytes to `addr` and reads one response (connection closed after).
 pub fn send_raw(addr: &str, raw: &[u8]) -> io::Result<Message> {
     let mut s = TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(std::env::var("PALISADE_HTTP_TIMEOUT").ok().and_then(|v| v.parse().ok()).unwrap_or(15))))?;
+    s.set_read_timeout(Some(Duration::from_secs(
+        std::env::var("PALISADE_HTTP_TIMEOUT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(15),
+    )))?;
     s.write_all(raw)?;
     let mut r = BufReader::new(s);
     read_message(&mut r, true)?.ok_or_else(|| bad("connection closed without a response"))
@@ -106,7 +125,13 @@ pub fn send_raw(addr: &str, raw: &[u8]) -> io::Result<Message> {
 
 /// A request built from parts, with `Host`, `Content-Length` (when there is a
 /// body) and `Connection: close` added.
-pub fn request(addr: &str, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> io::Result<Message> {
+pub fn request(
+    addr: &str,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> io::Result<Message> {
     let mut raw = format!("{method} {target} HTTP/1.1\r\n");
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
         raw.push_str("Host: localhost\r\n");
@@ -114,7 +139,9 @@ pub fn request(addr: &str, method: &str, target: &str, headers: &[(&str, &str)],
     for (k, v) in headers {
         raw.push_str(&format!("{k}: {v}\r\n"));
     }
-    let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
     if !body.is_empty() && !chunked {
         raw.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
@@ -138,12 +165,20 @@ pub fn get(addr: &str, target: &str) -> io::Result<Message> {
 }
 
 /// Writes a response with `Content-Length` and `Connection: close`.
-pub fn write_response<W: Write>(w: &mut W, status: u16, headers: &[(String, String)], body: &[u8]) -> io::Result<()> {
+pub fn write_response<W: Write>(
+    w: &mut W,
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> io::Result<()> {
     let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
-    head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()));
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    ));
     w.write_all(head.as_bytes())?;
     w.write_all(body)?;
     w.flush()

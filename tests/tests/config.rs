@@ -12,15 +12,24 @@ fn refused(filter: Value, service: Option<Value>) -> String {
         opts.service = Some((s, palisade_tests::envoy::free_port()));
     }
     let (status, log) = expect_refusal(&opts, Duration::from_secs(60));
-    assert!(!status.success(), "Envoy exited successfully with a bad configuration:\n{log}");
-    assert!(log.contains("refuses to start"), "no refusal line from the plugin:\n{log}");
+    assert!(
+        !status.success(),
+        "Envoy exited successfully with a bad configuration:\n{log}"
+    );
+    assert!(
+        log.contains("refuses to start"),
+        "no refusal line from the plugin:\n{log}"
+    );
     log
 }
 
 #[test]
 fn unknown_mode_is_refused() {
     let log = refused(json!({"mode": "blok"}), None);
-    assert!(log.contains("invalid plugin configuration") && log.contains("unknown variant `blok`"), "{log}");
+    assert!(
+        log.contains("invalid plugin configuration") && log.contains("unknown variant `blok`"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -28,7 +37,10 @@ fn unknown_field_and_bad_values_are_refused() {
     let log = refused(json!({"paranoia": 2}), None);
     assert!(log.contains("unknown field `paranoia`"), "{log}");
     let log = refused(json!({"paranoia_level": 7}), None);
-    assert!(log.contains("`paranoia_level`: must be 1 to 4, got 7"), "{log}");
+    assert!(
+        log.contains("`paranoia_level`: must be 1 to 4, got 7"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -53,5 +65,8 @@ fn bad_seclang_is_refused_naming_the_directive() {
         None,
     );
     assert!(log.contains("rule set \"default\" failed to load"), "{log}");
-    assert!(log.contains("SecBogusDirective"), "the error does not name the bad directive:\n{log}");
+    assert!(
+        log.contains("SecBogusDirective"),
+        "the error does not name the bad directive:\n{log}"
+    );
 }

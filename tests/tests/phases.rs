@@ -24,12 +24,25 @@ fn config(mode: &str, hold_headers: bool) -> Value {
 
 fn reflect(s: &Stack, status: u16, content_type: &str, body: &str) -> http::Message {
     let spec = json!({"status": status, "headers": {"content-type": content_type}, "body": body});
-    http::request(s.addr(), "POST", "/reflect", &[("Content-Type", "application/json")], spec.to_string().as_bytes())
-        .expect("POST /reflect")
+    http::request(
+        s.addr(),
+        "POST",
+        "/reflect",
+        &[("Content-Type", "application/json")],
+        spec.to_string().as_bytes(),
+    )
+    .expect("POST /reflect")
 }
 
 fn form(s: &Stack, body: &[u8]) -> http::Message {
-    http::request(s.addr(), "POST", "/form", &[("Content-Type", "application/x-www-form-urlencoded")], body).expect("POST")
+    http::request(
+        s.addr(),
+        "POST",
+        "/form",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        body,
+    )
+    .expect("POST")
 }
 
 #[test]
@@ -37,25 +50,56 @@ fn each_phase_blocks_in_block_mode() {
     for hold in [true, false] {
         let s = Stack::start(config("block", hold));
         let r = http::request(s.addr(), "GET", "/", &[("x-probe", "bad")], b"").expect("GET");
-        assert_eq!((r.status(), r.body_str().as_str()), (403, BLOCKED), "phase 1, hold_headers {hold}");
+        assert_eq!(
+            (r.status(), r.body_str().as_str()),
+            (403, BLOCKED),
+            "phase 1, hold_headers {hold}"
+        );
         assert!(r.header("x-palisade-transaction-id").is_some());
 
         let r = form(&s, b"a=1' or 1=1--");
         assert_eq!(r.status(), 403, "phase 2, hold_headers {hold}");
-        let (status, _) = h2c::post_with_trailers(s.addr(), "/h2", "application/x-www-form-urlencoded", b"a=1' or 1=1--", &[("x-t", "1")])
-            .expect("h2 request");
+        let (status, _) = h2c::post_with_trailers(
+            s.addr(),
+            "/h2",
+            "application/x-www-form-urlencoded",
+            b"a=1' or 1=1--",
+            &[("x-t", "1")],
+        )
+        .expect("h2 request");
         assert_eq!(status, 403, "phase 2 with trailers, hold_headers {hold}");
         if hold {
-            assert!(s.backend.received().is_empty(), "a blocked request reached the backend");
+            assert!(
+                s.backend.received().is_empty(),
+                "a blocked request reached the backend"
+            );
         }
 
         let r = reflect(&s, 299, "text/html", "fine");
-        assert_eq!((r.status(), r.body_str().as_str()), (403, BLOCKED), "phase 3");
+        assert_eq!(
+            (r.status(), r.body_str().as_str()),
+            (403, BLOCKED),
+            "phase 3"
+        );
 
-        let r = reflect(&s, 200, "text/html", "<p>You have an error in your SQL syntax near '1'</p>");
-        assert_eq!((r.status(), r.body_str().as_str()), (200, BLOCKED), "phase 4 replaces the body");
+        let r = reflect(
+            &s,
+            200,
+            "text/html",
+            "<p>You have an error in your SQL syntax near '1'</p>",
+        );
+        assert_eq!(
+            (r.status(), r.body_str().as_str()),
+            (200, BLOCKED),
+            "phase 4 replaces the body"
+        );
         // Not an inspected MIME type: goes through.
-        let r = reflect(&s, 200, "application/octet-stream", "You have an error in your SQL syntax");
+        let r = reflect(
+            &s,
+            200,
+            "application/octet-stream",
+            "You have an error in your SQL syntax",
+        );
         assert_eq!(r.body_str(), "You have an error in your SQL syntax");
         // Benign traffic is untouched, including inspected response bodies.
         let page = "<html>".to_string() + &"benign text ".repeat(5000) + "</html>";
@@ -63,26 +107,50 @@ fn each_phase_blocks_in_block_mode() {
         assert_eq!((r.status(), r.body_str()), (200, page.clone()));
         assert_eq!(form(&s, b"a=hello&b=world").status(), 200);
 
-        assert_eq!(s.envoy.metric("palisade_requests{outcome=\"blocked\"}"), Some(5.0), "{}", s.envoy.prometheus());
+        assert_eq!(
+            s.envoy.metric("palisade_requests{outcome=\"blocked\"}"),
+            Some(5.0),
+            "{}",
+            s.envoy.prometheus()
+        );
         for id in [1000, 1001, 1003, 1004] {
             let sample = format!("palisade_rule_hits{{rule_id=\"{id}\"}}");
             assert!(s.envoy.metric(&sample).unwrap_or(0.0) >= 1.0, "{sample}");
         }
         let log = s.envoy.log();
-        assert!(log.contains("Access denied with code 403 (phase 4).") && log.contains("[id \"1004\"]"), "{log}");
+        assert!(
+            log.contains("Access denied with code 403 (phase 4).") && log.contains("[id \"1004\"]"),
+            "{log}"
+        );
     }
 }
 
 #[test]
 fn detect_mode_records_and_passes() {
     let s = Stack::start(config("detect", true));
-    assert_eq!(http::request(s.addr(), "GET", "/", &[("x-probe", "bad")], b"").expect("GET").status(), 200);
+    assert_eq!(
+        http::request(s.addr(), "GET", "/", &[("x-probe", "bad")], b"")
+            .expect("GET")
+            .status(),
+        200
+    );
     assert_eq!(form(&s, b"a=1' or 1=1--").status(), 200);
     assert_eq!(reflect(&s, 299, "text/html", "fine").status(), 299);
     let leak = "You have an error in your SQL syntax";
     assert_eq!(reflect(&s, 200, "text/html", leak).body_str(), leak);
-    assert_eq!(s.envoy.metric("palisade_requests{outcome=\"detected\"}"), Some(4.0), "{}", s.envoy.prometheus());
-    assert_eq!(s.envoy.metric("palisade_requests{outcome=\"blocked\"}"), Some(0.0));
+    assert_eq!(
+        s.envoy.metric("palisade_requests{outcome=\"detected\"}"),
+        Some(4.0),
+        "{}",
+        s.envoy.prometheus()
+    );
+    assert_eq!(
+        s.envoy.metric("palisade_requests{outcome=\"blocked\"}"),
+        Some(0.0)
+    );
     let log = s.envoy.log();
-    assert!(log.contains("ModSecurity: Warning.") && !log.contains("Access denied"), "{log}");
+    assert!(
+        log.contains("ModSecurity: Warning.") && !log.contains("Access denied"),
+        "{log}"
+    );
 }

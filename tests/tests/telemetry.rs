@@ -20,20 +20,40 @@ fn batches_reach_the_collector() {
         c.batches(),
         s.envoy.log()
     );
-    assert_eq!(c.count("pass"), 3, "counted more than once: {:?}", c.batches());
+    assert_eq!(
+        c.count("pass"),
+        3,
+        "counted more than once: {:?}",
+        c.batches()
+    );
     let batches = c.batches();
     let b = &batches[0];
     assert_eq!(b["instance"], "e2e-envoy");
     assert_eq!(b["environment"], "e2e");
-    assert!(b["batch_id"].as_str().is_some_and(|id| id.starts_with("e2e-envoy-")), "{b}");
-    let counted: Vec<_> = batches.iter().flat_map(|b| b["counters"].as_array().cloned().unwrap_or_default()).collect();
-    assert!(counted.iter().all(|c| c["authority"] == "localhost"), "{counted:?}");
+    assert!(
+        b["batch_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("e2e-envoy-")),
+        "{b}"
+    );
+    let counted: Vec<_> = batches
+        .iter()
+        .flat_map(|b| b["counters"].as_array().cloned().unwrap_or_default())
+        .collect();
+    assert!(
+        counted.iter().all(|c| c["authority"] == "localhost"),
+        "{counted:?}"
+    );
     let req = &c.requests()[0];
     assert_eq!(req.header("authorization"), Some("Bearer t0ken"));
     assert_eq!(req.header("content-type"), Some("application/json"));
-    let ids: std::collections::HashSet<_> = batches.iter().map(|b| b["batch_id"].to_string()).collect();
+    let ids: std::collections::HashSet<_> =
+        batches.iter().map(|b| b["batch_id"].to_string()).collect();
     assert_eq!(ids.len(), batches.len(), "batch ids repeat");
-    let sent = s.envoy.metric("palisade_telemetry_batches_sent{}").unwrap_or(0.0);
+    let sent = s
+        .envoy
+        .metric("palisade_telemetry_batches_sent{}")
+        .unwrap_or(0.0);
     assert!(sent >= 1.0, "{}", s.envoy.prometheus());
 }
 
@@ -48,7 +68,12 @@ fn policy_flip_applies_without_restart() {
         let _ = http::get(s.addr(), "/");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(gauge(), Some(1.0), "policy 1 not applied:\n{}", s.envoy.log());
+    assert_eq!(
+        gauge(),
+        Some(1.0),
+        "policy 1 not applied:\n{}",
+        s.envoy.log()
+    );
 
     c.set_policy(policy(2, "block"));
     let flipped = Instant::now();
@@ -58,13 +83,21 @@ fn policy_flip_applies_without_restart() {
     }
     let took = flipped.elapsed();
     assert_eq!(gauge(), Some(2.0), "policy 2 not applied within 5 s");
-    assert!(took <= Duration::from_secs(2), "policy applied after {took:?} (> 2 s)");
+    assert!(
+        took <= Duration::from_secs(2),
+        "policy applied after {took:?} (> 2 s)"
+    );
     eprintln!("policy version 2 applied {took:?} after the collector changed it");
     // Workers report the version they run.
     assert!(
-        c.wait_for(Duration::from_secs(5), |bs| bs.iter().any(|b| b["policy_version"] == 2)),
+        c.wait_for(Duration::from_secs(5), |bs| bs
+            .iter()
+            .any(|b| b["policy_version"] == 2)),
         "no batch reports policy_version 2: {:?}",
-        c.batches().iter().map(|b| b["policy_version"].clone()).collect::<Vec<_>>()
+        c.batches()
+            .iter()
+            .map(|b| b["policy_version"].clone())
+            .collect::<Vec<_>>()
     );
     // Benign traffic still passes under the block policy.
     assert_eq!(http::get(s.addr(), "/ok?x=1").expect("GET").status(), 200);
@@ -79,11 +112,22 @@ fn collector_outage_never_holds_traffic() {
         let t = Instant::now();
         let r = http::get(s.addr(), &format!("/during-outage/{i}")).expect("GET during outage");
         assert_eq!(r.status(), 200);
-        assert!(t.elapsed() < Duration::from_millis(500), "request took {:?} during the outage", t.elapsed());
+        assert!(
+            t.elapsed() < Duration::from_millis(500),
+            "request took {:?} during the outage",
+            t.elapsed()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let failed = s.envoy.metric("palisade_telemetry_batches_failed{}").unwrap_or(0.0);
-    assert!(failed >= 1.0, "no failed flush counted:\n{}", s.envoy.prometheus());
+    let failed = s
+        .envoy
+        .metric("palisade_telemetry_batches_failed{}")
+        .unwrap_or(0.0);
+    assert!(
+        failed >= 1.0,
+        "no failed flush counted:\n{}",
+        s.envoy.prometheus()
+    );
     c.set_down(false);
     // Backoff is capped at 2 s in the harness; what was held arrives once.
     assert!(
@@ -108,13 +152,27 @@ fn per_host_policy_overrides_apply() {
     while s.envoy.metric("palisade_policy_version{}") != Some(3.0) && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(s.envoy.metric("palisade_policy_version{}"), Some(3.0), "policy 3 not applied");
+    assert_eq!(
+        s.envoy.metric("palisade_policy_version{}"),
+        Some(3.0),
+        "policy 3 not applied"
+    );
     let body = vec![b'a'; 5000];
     let send = |host: &str| {
-        http::request(s.addr(), "POST", "/upload", &[("Host", host), ("Content-Type", "text/plain")], &body)
-            .expect("POST")
-            .status()
+        http::request(
+            s.addr(),
+            "POST",
+            "/upload",
+            &[("Host", host), ("Content-Type", "text/plain")],
+            &body,
+        )
+        .expect("POST")
+        .status()
     };
-    assert_eq!(send("strict.test:8080"), 413, "the block-mode host passed an oversized body");
+    assert_eq!(
+        send("strict.test:8080"),
+        413,
+        "the block-mode host passed an oversized body"
+    );
     assert_eq!(send("other.test"), 200, "a detect-mode host rejected");
 }

@@ -7,16 +7,32 @@ fn benign_requests(s: &Stack) {
     let addr = s.addr();
     let r = http::get(addr, "/search?q=blue+shoes&page=2&sort=price&lang=en").expect("GET");
     assert_eq!(r.status(), 200, "{r:?}");
-    assert_eq!(r.header("x-echo-target"), Some("/search?q=blue+shoes&page=2&sort=price&lang=en"));
+    assert_eq!(
+        r.header("x-echo-target"),
+        Some("/search?q=blue+shoes&page=2&sort=price&lang=en")
+    );
 
     let form = b"name=Ada+Lovelace&email=ada%40example.com&message=Hello+there%2C+how+are+you%3F";
-    let r = http::request(addr, "POST", "/contact", &[("Content-Type", "application/x-www-form-urlencoded")], form)
-        .expect("POST form");
+    let r = http::request(
+        addr,
+        "POST",
+        "/contact",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        form,
+    )
+    .expect("POST form");
     assert_eq!(r.status(), 200, "{r:?}");
     assert_eq!(r.body, form, "form body changed on the way");
 
     let json = br#"{"user":{"id":42,"name":"Ada","tags":["math","engines"]},"items":[{"sku":"A-1","qty":2}]}"#;
-    let r = http::request(addr, "POST", "/api/orders", &[("Content-Type", "application/json")], json).expect("POST JSON");
+    let r = http::request(
+        addr,
+        "POST",
+        "/api/orders",
+        &[("Content-Type", "application/json")],
+        json,
+    )
+    .expect("POST JSON");
     assert_eq!(r.status(), 200, "{r:?}");
     assert_eq!(r.body, json, "JSON body changed on the way");
 
@@ -32,15 +48,28 @@ fn benign_requests(s: &Stack) {
 fn benign_traffic_passes_in_detect_mode() {
     let s = Stack::start(filter_config("detect"));
     benign_requests(&s);
-    assert_eq!(s.envoy.metric("palisade_requests{outcome=\"pass\"}"), Some(3.0), "{}", s.envoy.prometheus());
-    assert_eq!(s.envoy.metric("palisade_requests{outcome=\"blocked\"}"), Some(0.0));
+    assert_eq!(
+        s.envoy.metric("palisade_requests{outcome=\"pass\"}"),
+        Some(3.0),
+        "{}",
+        s.envoy.prometheus()
+    );
+    assert_eq!(
+        s.envoy.metric("palisade_requests{outcome=\"blocked\"}"),
+        Some(0.0)
+    );
 }
 
 #[test]
 fn benign_traffic_passes_in_block_mode() {
     let s = Stack::start(filter_config("block"));
     benign_requests(&s);
-    assert_eq!(s.envoy.metric("palisade_requests{outcome=\"pass\"}"), Some(3.0), "{}", s.envoy.prometheus());
+    assert_eq!(
+        s.envoy.metric("palisade_requests{outcome=\"pass\"}"),
+        Some(3.0),
+        "{}",
+        s.envoy.prometheus()
+    );
 }
 
 #[test]
@@ -48,7 +77,10 @@ fn mode_off_passes_and_counts() {
     let s = Stack::start(filter_config("off"));
     let r = http::get(s.addr(), "/?id=1%27%20OR%201=1--").expect("GET");
     assert_eq!(r.status(), 200);
-    assert_eq!(s.envoy.metric("palisade_requests{outcome=\"pass\"}"), Some(1.0));
+    assert_eq!(
+        s.envoy.metric("palisade_requests{outcome=\"pass\"}"),
+        Some(1.0)
+    );
 }
 
 #[test]
@@ -64,10 +96,19 @@ fn metrics_are_exported() {
         "palisade_body_limit_events{direction=\"response\"}",
         "palisade_policy_version{}",
     ] {
-        assert!(palisade_tests::envoy::prom_value(&text, sample).is_some(), "{sample} missing:\n{text}");
+        assert!(
+            palisade_tests::envoy::prom_value(&text, sample).is_some(),
+            "{sample} missing:\n{text}"
+        );
     }
-    assert!(text.contains("# TYPE palisade_anomaly_score histogram"), "{text}");
-    assert!(text.contains("palisade_anomaly_score_bucket{le=\"5\"}"), "custom buckets missing:\n{text}");
+    assert!(
+        text.contains("# TYPE palisade_anomaly_score histogram"),
+        "{text}"
+    );
+    assert!(
+        text.contains("palisade_anomaly_score_bucket{le=\"5\"}"),
+        "custom buckets missing:\n{text}"
+    );
 }
 
 /// An HTTP/2 request whose body ends with trailers: the body phase runs when

@@ -210,6 +210,17 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Resp {
             return error_response(&e);
         }
     };
+    if let Some(resp) = crate::web::respond(
+        &parts.method,
+        path,
+        parts
+            .headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok()),
+    ) {
+        app.metrics.http("/ui", resp.status().as_u16());
+        return resp;
+    }
     let route = route_label(&segments);
     let mut r = Req {
         method: parts.method.clone(),
@@ -233,10 +244,6 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Resp {
     resp
 }
 
-const PLACEHOLDER: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Palisade collector</title></head>\
-<body><h1>Palisade collector</h1><p>The Threat Monitoring page is not built yet. \
-The JSON API is under <code>/api/v1/</code> and Prometheus metrics are at <code>/metrics</code>.</p></body></html>\n";
-
 async fn dispatch(app: &Arc<App>, r: &mut Req) -> AppResult<Resp> {
     let segs: Vec<String> = r.segments.clone();
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
@@ -248,12 +255,6 @@ async fn dispatch(app: &Arc<App>, r: &mut Req) -> AppResult<Resp> {
         )))
     };
     match s.as_slice() {
-        [] => {
-            if !get {
-                return not_allowed();
-            }
-            Ok(text(200, "text/html; charset=utf-8", PLACEHOLDER.into()))
-        }
         ["healthz"] => Ok(json(200, &serde_json::json!({"ok": true}))),
         ["metrics"] => {
             if !get {

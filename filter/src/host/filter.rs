@@ -72,7 +72,11 @@ impl Shared {
         match Policy::from_json(&bytes) {
             Ok(p) => {
                 if p.version != self.policy.borrow().version {
-                    log::info!("palisade: applying policy version {} (mode {:?})", p.version, p.mode);
+                    log::info!(
+                        "palisade: applying policy version {} (mode {:?})",
+                        p.version,
+                        p.mode
+                    );
                     self.metrics.policy_version(p.version);
                     *self.policy.borrow_mut() = Rc::new(ActivePolicy::new(&p));
                 }
@@ -121,8 +125,11 @@ impl FilterRoot {
                     for w in warnings {
                         log::info!("palisade: rule set {name:?}: {w}");
                     }
+                    // Linear memory only grows: this is what the VM holds
+                    // with the rule sets compiled so far.
+                    let memory_kib = core::arch::wasm32::memory_size(0) * 64;
                     log::info!(
-                        "palisade: rule set {name:?} compiled in {} ms (CRS from {CRS_SOURCE})",
+                        "palisade: rule set {name:?} compiled in {} ms, VM memory {memory_kib} KiB (CRS from {CRS_SOURCE})",
                         props::now_ms().saturating_sub(started)
                     );
                     rule_sets.insert(name.clone(), Some(Rc::new(rs)));
@@ -156,7 +163,11 @@ impl FilterRoot {
         shared.refresh_policy(true);
         let _ = hostcalls::set_tick_period(Duration::from_secs(1));
         let vm_id = props::string(&["plugin_vm_id"]).unwrap_or_default();
-        Ok(FilterRoot { shared, vm_id, queue: None })
+        Ok(FilterRoot {
+            shared,
+            vm_id,
+            queue: None,
+        })
     }
 
     pub fn new_http(&self) -> Http {
@@ -169,18 +180,29 @@ impl FilterRoot {
             return;
         }
         if self.queue.is_none() {
-            self.queue = hostcalls::resolve_shared_queue(&self.vm_id, QUEUE_NAME).ok().flatten();
+            self.queue = hostcalls::resolve_shared_queue(&self.vm_id, QUEUE_NAME)
+                .ok()
+                .flatten();
         }
         // Without a service (no queue yet) the buffer keeps accumulating,
         // bounded, until one appears.
         let Some(queue) = self.queue else { return };
-        let report = self.shared.buffer.borrow_mut().take(self.shared.policy().version);
-        let Ok(bytes) = serde_json::to_vec(&report) else { return };
+        let report = self
+            .shared
+            .buffer
+            .borrow_mut()
+            .take(self.shared.policy().version);
+        let Ok(bytes) = serde_json::to_vec(&report) else {
+            return;
+        };
         if hostcalls::enqueue_shared_queue(queue, Some(&bytes)).is_err() {
             // The service went away; look the queue up again next time. The
             // report is lost: count its events as dropped.
             self.queue = None;
-            self.shared.buffer.borrow_mut().count_dropped(report.events.len() as u64 + report.dropped_events);
+            self.shared
+                .buffer
+                .borrow_mut()
+                .count_dropped(report.events.len() as u64 + report.dropped_events);
         }
     }
 }

@@ -106,7 +106,9 @@ impl Http {
     }
 
     fn with_tx<R>(&mut self, f: impl FnOnce(&mut Transaction<'_>) -> R) -> Option<R> {
-        self.tx.as_mut().map(|cell| cell.with_dependent_mut(|_, tx| f(tx)))
+        self.tx
+            .as_mut()
+            .map(|cell| cell.with_dependent_mut(|_, tx| f(tx)))
     }
 
     /// Writes the error-log lines of rules matched since the last call.
@@ -153,7 +155,8 @@ impl Http {
             headers.push(("location", l));
         }
         let body = br.body.clone();
-        if let Err(e) = hostcalls::send_http_response(status as u32, headers, Some(body.as_bytes())) {
+        if let Err(e) = hostcalls::send_http_response(status as u32, headers, Some(body.as_bytes()))
+        {
             log::error!("palisade: cannot send block reply: {e:?}");
         }
         self.local_reply = Some(status);
@@ -247,26 +250,46 @@ impl Http {
 
     fn replace_response_body(&mut self, size: usize) {
         let body = self.shared.config.block_response.body.clone();
-        if let Err(e) = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, size, body.as_bytes()) {
+        if let Err(e) =
+            hostcalls::set_buffer(BufferType::HttpResponseBody, 0, size, body.as_bytes())
+        {
             log::error!("palisade: cannot replace the response body: {e:?}");
         }
         self.body_replaced = true;
     }
 
-    fn setup(&mut self, headers: &[(String, Vec<u8>)]) {
+    /// Starts the transaction from the request headers. `has_body`: the
+    /// headers did not end the stream.
+    fn setup(&mut self, headers: &[(String, Vec<u8>)], has_body: bool) {
         let get = |name: &str| {
-            headers.iter().find(|(k, _)| k == name).map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
         };
-        let raw_authority = get(":authority").unwrap_or_default();
+        // Present but empty when the request had an empty Host header.
+        let authority_header = get(":authority");
+        let raw_authority = authority_header.clone().unwrap_or_default();
         self.authority = normalize_authority(&raw_authority);
         self.method = get(":method").unwrap_or_default();
         self.uri = get(":path").unwrap_or_default();
-        self.protocol = props::string(&["request", "protocol"]).unwrap_or_else(|| "HTTP/1.1".into());
+        if self.method == "CONNECT" && self.uri.is_empty() {
+            // Envoy keeps a CONNECT's authority-form target in :authority.
+            self.uri = raw_authority.clone();
+        }
+        self.protocol =
+            props::string(&["request", "protocol"]).unwrap_or_else(|| "HTTP/1.1".into());
         let source = props::string(&["source", "address"]).unwrap_or_default();
         let (client_ip, client_port) = props::split_address(&source);
         self.client = client_ip.clone();
         self.id = match get("x-request-id") {
-            Some(v) if !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => v,
+            Some(v)
+                if !v.is_empty()
+                    && v.len() <= 64
+                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+            {
+                v
+            }
             _ => self.shared.next_tx_id(),
         };
 
@@ -278,25 +301,31 @@ impl Http {
         match self.shared.rules_for(&self.authority) {
             Ok(rules) => {
                 let id = self.id.clone();
-                self.tx = Some(TxCell::new(rules, |rs| Transaction::new(rs, &id, &effective.overrides)));
+                self.tx = Some(TxCell::new(rules, |rs| {
+                    Transaction::new(rs, &id, &effective.overrides)
+                }));
             }
             Err(()) => self.shared.metrics.engine_unavailable(),
         }
         let dest = props::string(&["destination", "address"]).unwrap_or_default();
         let (server_ip, server_port) = props::split_address(&dest);
-        let (method, uri, protocol) = (self.method.clone(), self.uri.clone(), self.protocol.clone());
+        let (method, uri, protocol) =
+            (self.method.clone(), self.uri.clone(), self.protocol.clone());
         self.with_tx(|tx| {
             tx.process_connection(&client_ip, client_port, &server_ip, server_port);
             tx.process_uri(method.as_bytes(), uri.as_bytes(), protocol.as_bytes());
             // Envoy moves Host into :authority; give it back to the rules
-            // (and nothing when the request had none).
-            if !raw_authority.is_empty() {
-                tx.add_request_header(b"host", raw_authority.as_bytes());
+            // (empty if it was empty, nothing when the request had none).
+            if let Some(host) = &authority_header {
+                tx.add_request_header(b"host", host.as_bytes());
             }
             for (k, v) in headers {
                 if !k.starts_with(':') {
                     tx.add_request_header(k.as_bytes(), v);
                 }
+            }
+            if implied_chunked(&protocol, has_body, headers) {
+                tx.add_request_header(b"transfer-encoding", b"chunked");
             }
         });
     }
@@ -309,7 +338,7 @@ impl HttpContext for Http {
         self.shared.refresh_policy(false);
         self.policy = self.shared.policy();
         let headers = hostcalls::get_map_bytes(MapType::HttpRequestHeaders).unwrap_or_default();
-        self.setup(&headers);
+        self.setup(&headers, !end_of_stream);
         if self.mode == Mode::Off {
             self.stage = Stage::Done;
             return Action::Continue;
@@ -318,7 +347,8 @@ impl HttpContext for Http {
         if self.enforce(iv) {
             return Action::Pause;
         }
-        if end_of_stream {
+        if end_of_stream || self.method == "CONNECT" {
+            // A CONNECT's "body" is the tunnel: nothing to buffer.
             return self.finish_request_body();
         }
         let limit = self.shared.config.request_body.limit_bytes;
@@ -462,7 +492,10 @@ impl HttpContext for Http {
     }
 
     fn on_log(&mut self) {
-        if self.stage == Stage::RequestBody && !self.body_seen && self.shared.config.request_body.hold_headers {
+        if self.stage == Stage::RequestBody
+            && !self.body_seen
+            && self.shared.config.request_body.hold_headers
+        {
             self.shared.warn_hold_headers();
         }
         if self.mode != Mode::Off {
@@ -481,7 +514,9 @@ impl HttpContext for Http {
                 metrics.anomaly_score(scores.0);
                 let ids: Vec<u32> = verdict::reported(rules).map(|r| r.id).collect();
                 let masked = !ids.is_empty()
-                    && ids.iter().all(|id| self.policy.is_masked(*id, &self.authority, self.path()));
+                    && ids
+                        .iter()
+                        .all(|id| self.policy.is_masked(*id, &self.authority, self.path()));
                 let info = RequestInfo {
                     transaction_id: &self.id,
                     time: props::now_secs(),
@@ -493,7 +528,11 @@ impl HttpContext for Http {
                     status,
                     policy_version: self.policy.version,
                 };
-                let event = if masked { None } else { verdict::event(&info, outcome, rules, scores) };
+                let event = if masked {
+                    None
+                } else {
+                    verdict::event(&info, outcome, rules, scores)
+                };
                 (outcome, ids, event)
             }),
             None => (verdict::outcome(blocked, &[]), Vec::new(), None),
@@ -508,6 +547,18 @@ impl HttpContext for Http {
             buffer.push_event(e);
         }
     }
+}
+
+/// Envoy's HTTP/1 codec removes `Transfer-Encoding` from the headers it
+/// hands to filters. An HTTP/1.x request with a body and no Content-Length
+/// can only have been chunked, so the rules get the header back (CRS checks
+/// it: 920171, 920180).
+fn implied_chunked(protocol: &str, has_body: bool, headers: &[(String, Vec<u8>)]) -> bool {
+    has_body
+        && protocol.starts_with("HTTP/1")
+        && !headers
+            .iter()
+            .any(|(k, _)| k == "content-length" || k == "transfer-encoding")
 }
 
 impl Http {

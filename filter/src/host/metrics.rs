@@ -71,7 +71,14 @@ impl Metrics {
     }
 
     pub fn body_limit(&self, response: bool) {
-        inc(if response { self.body_limit_response } else { self.body_limit_request }, 1);
+        inc(
+            if response {
+                self.body_limit_response
+            } else {
+                self.body_limit_request
+            },
+            1,
+        );
     }
 
     pub fn engine_unavailable(&self) {
@@ -95,7 +102,10 @@ impl Metrics {
         let id = match hits.get(&rule_id) {
             Some(id) => *id,
             None if hits.len() < self.max_rules => {
-                let id = define(MetricType::Counter, &format!("palisade.rule_hits.rule_id.{rule_id}"));
+                let id = define(
+                    MetricType::Counter,
+                    &format!("palisade.rule_hits.rule_id.{rule_id}"),
+                );
                 hits.insert(rule_id, id);
                 id
             }

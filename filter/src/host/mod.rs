@@ -26,7 +26,13 @@ enum Root {
 }
 
 impl Context for Root {
-    fn on_http_call_response(&mut self, token: u32, num_headers: usize, body_size: usize, num_trailers: usize) {
+    fn on_http_call_response(
+        &mut self,
+        token: u32,
+        num_headers: usize,
+        body_size: usize,
+        num_trailers: usize,
+    ) {
         if let Root::Service(s) = self {
             s.on_http_call_response(token, num_headers, body_size, num_trailers);
         }

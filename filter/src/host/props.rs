@@ -7,7 +7,10 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::types::BufferType;
 
 pub fn plugin_configuration() -> Vec<u8> {
-    hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX).ok().flatten().unwrap_or_default()
+    hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 /// A property as a string (`["source", "address"]`), if present.

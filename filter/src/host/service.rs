@@ -33,7 +33,9 @@ impl ServiceRoot {
         let queue = hostcalls::register_shared_queue(QUEUE_NAME)
             .map_err(|e| format!("cannot register shared queue {QUEUE_NAME}: {e:?}"))?;
         let instance = if config.instance.is_empty() {
-            props::string(&["node", "id"]).filter(|s| !s.is_empty()).unwrap_or_else(|| "envoy".into())
+            props::string(&["node", "id"])
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "envoy".into())
         } else {
             config.instance.clone()
         };
@@ -73,7 +75,10 @@ impl ServiceRoot {
                 Err(e) => {
                     self.bad_reports += 1;
                     if self.bad_reports == 1 || self.bad_reports.is_multiple_of(1000) {
-                        log::warn!("palisade service: unreadable worker report ({}): {e}", self.bad_reports);
+                        log::warn!(
+                            "palisade service: unreadable worker report ({}): {e}",
+                            self.bad_reports
+                        );
                     }
                 }
             }
@@ -122,9 +127,21 @@ impl ServiceRoot {
             headers.push(("authorization", auth.as_str()));
         }
         let timeout = Duration::from_millis(self.config.timeout_ms);
-        match hostcalls::dispatch_http_call(&self.config.cluster, headers, Some(&body), vec![], timeout) {
+        match hostcalls::dispatch_http_call(
+            &self.config.cluster,
+            headers,
+            Some(&body),
+            vec![],
+            timeout,
+        ) {
             Ok(token) => self.in_flight = Some((token, now)),
-            Err(e) => self.failed(now, &format!("dispatch to cluster {:?} failed: {e:?}", self.config.cluster)),
+            Err(e) => self.failed(
+                now,
+                &format!(
+                    "dispatch to cluster {:?} failed: {e:?}",
+                    self.config.cluster
+                ),
+            ),
         }
     }
 
@@ -143,13 +160,21 @@ impl ServiceRoot {
         }
     }
 
-    pub fn on_http_call_response(&mut self, token: u32, _num_headers: usize, body_size: usize, _trailers: usize) {
+    pub fn on_http_call_response(
+        &mut self,
+        token: u32,
+        _num_headers: usize,
+        body_size: usize,
+        _trailers: usize,
+    ) {
         let now = props::now_ms();
         match self.in_flight {
             Some((t, _)) if t == token => self.in_flight = None,
             _ => return,
         }
-        let status = hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status").ok().flatten();
+        let status = hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
+            .ok()
+            .flatten();
         if status.as_deref() != Some("200") {
             let why = match status {
                 Some(s) => format!("collector answered {s}"),
@@ -158,7 +183,10 @@ impl ServiceRoot {
             self.failed(now, &why);
             return;
         }
-        let body = hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size).ok().flatten().unwrap_or_default();
+        let body = hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         let ack: Ack = match serde_json::from_slice(&body) {
             Ok(a) => a,
             Err(e) => {
@@ -200,7 +228,10 @@ impl ServiceRoot {
         };
         match hostcalls::set_shared_data(POLICY_KEY, Some(&bytes), None) {
             Ok(()) => {
-                log::info!("palisade service: published policy version {}", policy.version);
+                log::info!(
+                    "palisade service: published policy version {}",
+                    policy.version
+                );
                 self.published_version = Some(policy.version);
             }
             Err(e) => log::warn!("palisade service: cannot publish policy: {e:?}"),

@@ -40,33 +40,10 @@ const USAGE: &str = "usage: crs-conformance [--crs DIR] [--overrides FILE] [--ru
                     backend emulation (shows which expectations the front-end
                     alone decides; its pass count means nothing else)";
 
-/// The engine settings of the CRS test environment (its docker-compose file:
-/// the owasp/modsecurity-crs image, whose base configuration is ModSecurity's
-/// recommended one), limited to directives that matter in-process.
-const BASE_CONFIG: &str = r#"
-SecRuleEngine DetectionOnly
-SecRequestBodyAccess On
-SecRule REQUEST_HEADERS:Content-Type "^(?:application(?:/soap\+|/)|text/)xml" \
-    "id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"
-SecRule REQUEST_HEADERS:Content-Type "^application/json" \
-    "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
-SecRequestBodyLimit 13107200
-SecRequestBodyNoFilesLimit 131072
-SecRequestBodyLimitAction Reject
-SecRule REQBODY_ERROR "!@eq 0" \
-    "id:200002,phase:2,t:none,log,deny,status:400,msg:'Failed to parse request body.',logdata:'%{reqbody_error_msg}',severity:2"
-SecRule MULTIPART_STRICT_ERROR "!@eq 0" \
-    "id:200003,phase:2,t:none,log,deny,status:400,msg:'Multipart request body failed strict validation: PE %{REQBODY_PROCESSOR_ERROR}, BQ %{MULTIPART_BOUNDARY_QUOTED}, BW %{MULTIPART_BOUNDARY_WHITESPACE}, DB %{MULTIPART_DATA_BEFORE}, DA %{MULTIPART_DATA_AFTER}, HF %{MULTIPART_HEADER_FOLDING}, LF %{MULTIPART_LF_LINE}, SM %{MULTIPART_MISSING_SEMICOLON}, IQ %{MULTIPART_INVALID_QUOTING}, IP %{MULTIPART_INVALID_PART}, IH %{MULTIPART_INVALID_HEADER_FOLDING}, FL %{MULTIPART_FILE_LIMIT_EXCEEDED}'"
-SecRule MULTIPART_UNMATCHED_BOUNDARY "@eq 1" \
-    "id:200004,phase:2,t:none,log,deny,msg:'Multipart parser detected a possible unmatched boundary.'"
-SecRule TX:/^MSC_/ "!@streq 0" \
-    "id:200005,phase:2,t:none,deny,msg:'ModSecurity internal error flagged: %{MATCHED_VAR_NAME}'"
-SecResponseBodyAccess On
-SecResponseBodyMimeType text/plain text/html text/xml application/json
-SecResponseBodyLimit 524288
-SecResponseBodyLimitAction ProcessPartial
-SecArgumentSeparator &
-"#;
+/// The engine settings of the CRS test environment: Palisade's base settings
+/// and recommended rules (200000-200005), which mirror ModSecurity's
+/// recommended configuration that the CRS test image loads.
+const BASE_CONFIG: &str = palisade_rules::crs::BASE_CONF;
 
 /// go-ftw's log marker rule, as the CRS test images install it. The runner
 /// sends no marker requests (each stage is its own transaction), so it only

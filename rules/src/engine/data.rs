@@ -7,7 +7,7 @@
 
 use crate::variables::{Collection, Scalar, Selector, Store, Target, Var};
 use std::borrow::Cow;
-use std::collections::HashMap;
+
 
 /// A keyed value (`ARGS:id=5`, `REQUEST_HEADERS:Host=...`).
 #[derive(Clone, Debug, Default)]
@@ -45,8 +45,8 @@ pub struct TxData {
     /// The parsed XML body, for other XPath selectors.
     pub xml: Option<crate::body::xml::XmlDocument>,
     pub env: Vec<Kv>,
-    /// MATCHED_VARS (name, value) of the current rule chain.
-    pub matched_vars: Vec<Kv>,
+    /// MATCHED_VARS of the current rule chain.
+    pub matched_vars: Vec<MatchedVar>,
     /// RULE collection of the rule being evaluated (id, msg, ...).
     pub rule: Vec<Kv>,
 }
@@ -66,11 +66,6 @@ impl TxData {
         }
     }
 
-    pub fn clear_scalar(&mut self, s: Scalar) {
-        if let Some(slot) = self.scalars.get_mut(s as usize) {
-            *slot = None;
-        }
-    }
 
     fn list(&self, c: Collection) -> Option<&[Kv]> {
         use Collection::*;
@@ -86,7 +81,6 @@ impl TxData {
             MultipartPartHeaders => &self.multipart_part_headers,
             MultipartFilename => &self.multipart_filename,
             MultipartName => &self.multipart_name,
-            MatchedVars | MatchedVarsNames => &self.matched_vars,
             Env => &self.env,
             Rule => &self.rule,
             _ => return None,
@@ -94,42 +88,57 @@ impl TxData {
     }
 }
 
-/// One writable collection: case-insensitive keys, insertion order kept.
+/// A value a rule matched: MATCHED_VAR and MATCHED_VAR_NAME.
+#[derive(Clone, Debug)]
+pub struct MatchedVar {
+    pub var: Var,
+    pub key: Option<Vec<u8>>,
+    pub value: Vec<u8>,
+}
+
+impl MatchedVar {
+    /// `ARGS:id`, `REQUEST_URI`, ... as MATCHED_VAR_NAME shows it.
+    pub fn name(&self) -> String {
+        match &self.key {
+            Some(k) => format!("{}:{}", self.var.name(), String::from_utf8_lossy(k)),
+            None => self.var.name().to_string(),
+        }
+    }
+}
+
+/// One writable collection: case-insensitive keys (stored lowercased),
+/// insertion order kept.
 #[derive(Default, Clone)]
 pub struct StoreMap {
-    map: HashMap<Vec<u8>, (u64, Vec<u8>)>,
-    seq: u64,
+    map: indexmap::IndexMap<Vec<u8>, Vec<u8>, rustc_hash::FxBuildHasher>,
 }
 
 impl StoreMap {
     pub fn get(&self, key: &[u8]) -> Option<&[u8]> {
         if key.iter().any(u8::is_ascii_uppercase) {
-            self.map.get(&key.to_ascii_lowercase()).map(|(_, v)| v.as_slice())
+            self.map.get(&key.to_ascii_lowercase()).map(Vec::as_slice)
         } else {
-            self.map.get(key).map(|(_, v)| v.as_slice())
+            self.map.get(key).map(Vec::as_slice)
         }
     }
 
     pub fn set(&mut self, key: &[u8], value: Vec<u8>) {
-        let key = key.to_ascii_lowercase();
-        match self.map.get_mut(&key) {
-            Some(slot) => slot.1 = value,
-            None => {
-                self.seq += 1;
-                self.map.insert(key, (self.seq, value));
-            }
+        if key.iter().any(u8::is_ascii_uppercase) {
+            self.map.insert(key.to_ascii_lowercase(), value);
+        } else if let Some(slot) = self.map.get_mut(key) {
+            *slot = value;
+        } else {
+            self.map.insert(key.to_vec(), value);
         }
     }
 
     pub fn remove(&mut self, key: &[u8]) {
-        self.map.remove(&key.to_ascii_lowercase());
+        self.map.shift_remove(&key.to_ascii_lowercase());
     }
 
     /// Entries in insertion order.
-    pub fn entries(&self) -> Vec<(&[u8], &[u8])> {
-        let mut v: Vec<_> = self.map.iter().map(|(k, (s, v))| (*s, k.as_slice(), v.as_slice())).collect();
-        v.sort_unstable_by_key(|e| e.0);
-        v.into_iter().map(|(_, k, v)| (k, v)).collect()
+    pub fn entries(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.map.iter().map(|(k, v)| (k.as_slice(), v.as_slice()))
     }
 }
 
@@ -156,6 +165,9 @@ pub struct Origin {
     pub is_key: bool,
 }
 
+/// The values one rule inspects; most rules see only a handful.
+pub type Items<'a> = smallvec::SmallVec<[Item<'a>; 8]>;
+
 /// One value a target produced.
 pub struct Item<'a> {
     pub var: Var,
@@ -166,15 +178,6 @@ pub struct Item<'a> {
     pub origin: Option<Origin>,
 }
 
-impl Item<'_> {
-    /// `ARGS:id`, `REQUEST_URI`, ... as MATCHED_VAR_NAME shows it.
-    pub fn name(&self) -> String {
-        match &self.key {
-            Some(k) => format!("{}:{}", self.var.name(), String::from_utf8_lossy(k)),
-            None => self.var.name().to_string(),
-        }
-    }
-}
 
 fn collection_code(c: Collection) -> u8 {
     use Collection::*;
@@ -201,11 +204,28 @@ pub fn collect<'a>(
     t: &Target,
     data: &'a TxData,
     stores: &Stores,
+    matched: Option<&MatchedVar>,
     excluded: &dyn Fn(Var, &[u8]) -> bool,
-    out: &mut Vec<Item<'a>>,
+    out: &mut Items<'a>,
 ) {
     let start = out.len();
     match t.var {
+        Var::Scalar(Scalar::MatchedVar) | Var::Scalar(Scalar::MatchedVarName) => {
+            if let Some(m) = matched {
+                let value = if t.var == Var::Scalar(Scalar::MatchedVar) { m.value.clone() } else { m.name().into_bytes() };
+                out.push(Item { var: t.var, key: None, value: Cow::Owned(value), origin: None });
+            }
+        }
+        Var::Collection(Collection::MatchedVars) | Var::Collection(Collection::MatchedVarsNames) => {
+            let names = t.var == Var::Collection(Collection::MatchedVarsNames);
+            for m in &data.matched_vars {
+                let name = m.name();
+                if t.selector.selects(name.as_bytes()) && !excluded(t.var, name.as_bytes()) {
+                    let value = if names { Cow::Owned(name.clone().into_bytes()) } else { Cow::Borrowed(m.value.as_slice()) };
+                    out.push(Item { var: t.var, key: Some(Cow::Owned(name.into_bytes())), value, origin: None });
+                }
+            }
+        }
         Var::Scalar(s) => {
             if let Some(v) = data.scalar(s) {
                 if !excluded(t.var, b"") {
@@ -222,9 +242,17 @@ pub fn collect<'a>(
             push_names(t, Collection::ArgsPostNames, &data.args_post, excluded, out);
         }
         Var::Collection(Collection::Store(store)) => {
-            for (k, v) in stores.get(store).entries() {
-                if t.selector.selects(k) && !excluded(t.var, k) {
-                    out.push(Item { var: t.var, key: Some(Cow::Owned(k.to_vec())), value: Cow::Owned(v.to_vec()), origin: None });
+            if let Selector::Key(k) = &t.selector {
+                if let Some(v) = stores.get(store).get(k.as_bytes()) {
+                    if !excluded(t.var, k.as_bytes()) {
+                        out.push(Item { var: t.var, key: Some(Cow::Owned(k.as_bytes().to_vec())), value: Cow::Owned(v.to_vec()), origin: None });
+                    }
+                }
+            } else {
+                for (k, v) in stores.get(store).entries() {
+                    if t.selector.selects(k) && !excluded(t.var, k) {
+                        out.push(Item { var: t.var, key: Some(Cow::Owned(k.to_vec())), value: Cow::Owned(v.to_vec()), origin: None });
+                    }
                 }
             }
         }
@@ -290,7 +318,7 @@ fn push_list<'a>(
     var: Var,
     list: &'a [Kv],
     excluded: &dyn Fn(Var, &[u8]) -> bool,
-    out: &mut Vec<Item<'a>>,
+    out: &mut Items<'a>,
 ) {
     let code = collection_code(source);
     for (i, kv) in list.iter().enumerate() {
@@ -310,7 +338,7 @@ fn push_names<'a>(
     source: Collection,
     list: &'a [Kv],
     excluded: &dyn Fn(Var, &[u8]) -> bool,
-    out: &mut Vec<Item<'a>>,
+    out: &mut Items<'a>,
 ) {
     let var = t.var;
     let code = collection_code(source);

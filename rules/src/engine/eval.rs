@@ -6,7 +6,7 @@
 //! rule and its whole chain matched, the other actions run (`ctl`, flow), the
 //! match is recorded, and the disruptive action applies if the engine is On.
 
-use super::data::{collect, lookup, Item, Kv, Origin, Stores, TxData};
+use super::data::{collect, lookup, Item, Items, MatchedVar, Origin, Stores, TxData};
 use super::load::RuleMatcher;
 use super::rule::{Entry, Rule};
 use super::{EngineMode, Intervention, MatchedRule, RuleSet};
@@ -15,7 +15,6 @@ use crate::macros::{MacroText, Piece};
 use crate::operators::EvalContext;
 use crate::variables::{Scalar, Store, Target, Var};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Longest matched value kept in a report.
@@ -37,8 +36,8 @@ pub(crate) struct State {
     pub audit_engine: Option<String>,
     pub audit_log_parts: Option<String>,
     pub highest_severity: Option<u8>,
-    pub cache: HashMap<(Origin, u32), Arc<[u8]>>,
-    pub matched_var: Option<(String, Vec<u8>)>,
+    pub cache: rustc_hash::FxHashMap<(Origin, u32), Cached>,
+    pub matched_var: Option<MatchedVar>,
 }
 
 /// Everything a phase run touches.
@@ -49,11 +48,8 @@ pub(crate) struct Run<'a> {
     pub st: &'a mut State,
 }
 
-/// One value that matched, kept for the report.
-struct Hit {
-    name: String,
-    value: Vec<u8>,
-}
+/// One value that matched, kept for the report and MATCHED_VARS.
+type Hit = MatchedVar;
 
 impl Run<'_> {
     /// Runs all rules of `phase`.
@@ -124,104 +120,76 @@ impl Run<'_> {
             let data: &TxData = self.data;
             let st = &mut *self.st;
             let stores = &mut *self.stores;
-            let excluded = |var: Var, key: &[u8]| {
-                rule.exclusions.iter().any(|t| t.var == var && t.selector.selects(key))
-                    || st_removed_target(&st.removed_targets, head, var, key)
-            };
-            let mut items: Vec<Item> = Vec::new();
-            for t in &rule.targets {
-                if st_removed_whole(&st.removed_targets, head, t) {
-                    continue;
+            let mut items: Items = Items::new();
+            {
+                let removed = &st.removed_targets;
+                let excluded = |var: Var, key: &[u8]| {
+                    rule.exclusions.iter().any(|t| t.var == var && t.selector.selects(key))
+                        || (!removed.is_empty() && st_removed_target(removed, head, var, key))
+                };
+                for t in &rule.targets {
+                    if !removed.is_empty() && st_removed_whole(removed, head, t) {
+                        continue;
+                    }
+                    collect(t, data, stores, st.matched_var.as_ref(), &excluded, &mut items);
                 }
-                collect(t, data, stores, &excluded, &mut items);
             }
             if rule.targets.is_empty() {
                 // SecAction: the operator (unconditional) runs once, on nothing.
                 items.push(Item { var: Var::Scalar(Scalar::RequestLine), key: None, value: Cow::Borrowed(b""), origin: None });
             }
-            // Values of MATCHED_VAR / MATCHED_VARS live in `data.matched_vars` and the
-            // state; collect() reads MATCHED_VARS from data, the scalar from data too.
             let transforms = &rule.actions.transformations;
             let mut captures: [Option<Vec<u8>>; 10] = Default::default();
-            for item in items {
-                let values: Vec<Cow<[u8]>> = if rule.actions.multi_match {
-                    let mut v = vec![item.value.clone()];
+            for item in &items {
+                if rule.actions.multi_match {
+                    // The operator sees the value before and after every transformation that changed it.
                     let mut cur: Vec<u8> = item.value.to_vec();
+                    if test_value(rule, item, &cur, data, stores, st, &mut captures, hits) {
+                        matched_any = true;
+                    }
                     for t in transforms {
-                        let next = t.apply(&cur).into_owned();
-                        if next != cur {
-                            v.push(Cow::Owned(next.clone()));
-                        }
-                        cur = next;
-                    }
-                    v
-                } else if transforms.is_empty() {
-                    vec![item.value.clone()]
-                } else {
-                    let cached = item.origin.map(|o| (o, rule.transform_id));
-                    let value = match cached.and_then(|k| st.cache.get(&k)) {
-                        Some(v) => Cow::Owned(v.to_vec()),
-                        None => {
-                            let mut cur: Cow<[u8]> = Cow::Borrowed(&item.value);
-                            for t in transforms {
-                                let next = t.apply(&cur);
-                                if let Cow::Owned(o) = next {
-                                    cur = Cow::Owned(o);
-                                }
-                            }
-                            let out = cur.into_owned();
-                            if let Some(k) = cached {
-                                st.cache.insert(k, Arc::from(out.as_slice()));
-                            }
-                            Cow::Owned(out)
-                        }
-                    };
-                    vec![value]
-                };
-                for value in values {
-                    let want_capture = rule.actions.capture;
-                    let ok = {
-                        let stores_ro: &Stores = stores;
-                        let expand = |text: &str| -> Vec<u8> {
-                            match MacroText::parse(text) {
-                                Ok(m) => expand_macro(&m, data, stores_ro, st_matched(&st.matched_var)),
-                                Err(_) => text.as_bytes().to_vec(),
-                            }
-                        };
-                        let mut ctx = EvalContext { expand: &expand, captures: if want_capture { Some(&mut captures) } else { None } };
-                        rule.operator.evaluate(&value, &mut ctx)
-                    };
-                    if ok == rule.negated {
-                        continue;
-                    }
-                    matched_any = true;
-                    if want_capture {
-                        for (n, c) in captures.iter_mut().enumerate() {
-                            if let Some(c) = c.take() {
-                                stores.get_mut(Store::Tx).set(n.to_string().as_bytes(), c);
+                        if let Cow::Owned(next) = t.apply(&cur) {
+                            cur = next;
+                            if test_value(rule, item, &cur, data, stores, st, &mut captures, hits) {
+                                matched_any = true;
                             }
                         }
                     }
-                    let name = item.name();
-                    st.matched_var = Some((name.clone(), value.to_vec()));
-                    // data.matched_vars is borrowed by `items`' owner; pushed below.
-                    hits.push(Hit { name, value: value.to_vec() });
-                    for sv in &rule.actions.setvars {
-                        apply_setvar(sv, data, stores, &st.matched_var);
-                    }
+                    continue;
                 }
+                let hit = if transforms.is_empty() {
+                    test_value(rule, item, &item.value, data, stores, st, &mut captures, hits)
+                } else if let Some(origin) = item.origin {
+                    let key = (origin, rule.transform_id);
+                    let cached = match st.cache.get(&key) {
+                        Some(c) => c.clone(),
+                        None => {
+                            let c = match apply_all(transforms, &item.value) {
+                                Cow::Borrowed(_) => Cached::Same,
+                                Cow::Owned(v) => Cached::Value(Arc::from(v)),
+                            };
+                            st.cache.insert(key, c.clone());
+                            c
+                        }
+                    };
+                    match &cached {
+                        Cached::Same => test_value(rule, item, &item.value, data, stores, st, &mut captures, hits),
+                        Cached::Value(v) => test_value(rule, item, v, data, stores, st, &mut captures, hits),
+                    }
+                } else {
+                    let v = apply_all(transforms, &item.value);
+                    test_value(rule, item, &v, data, stores, st, &mut captures, hits)
+                };
+                matched_any |= hit;
             }
         }
-        // Publish this link's matches.
-        let new_hits: Vec<Kv> = hits.iter().map(|h| Kv::new(h.name.clone(), h.value.clone())).collect();
         if !matched_any {
             self.st.matched_var = None;
             self.data.matched_vars.clear();
-            self.sync_matched();
             return false;
         }
-        self.data.matched_vars = new_hits;
-        self.sync_matched();
+        // Publish this link's matches.
+        self.data.matched_vars.clone_from(hits);
         if let Some(child) = rule.chained.as_deref() {
             hits.clear();
             if !self.eval_rule(child, head, hits) {
@@ -230,20 +198,6 @@ impl Run<'_> {
         }
         self.after_match(rule);
         true
-    }
-
-    /// Mirrors the matched-var state into the scalars rules can read.
-    fn sync_matched(&mut self) {
-        match &self.st.matched_var {
-            Some((name, value)) => {
-                self.data.set_scalar(Scalar::MatchedVar, value.clone());
-                self.data.set_scalar(Scalar::MatchedVarName, name.clone().into_bytes());
-            }
-            None => {
-                self.data.clear_scalar(Scalar::MatchedVar);
-                self.data.clear_scalar(Scalar::MatchedVarName);
-            }
-        }
     }
 
     /// Actions that run once the rule and its chain matched.
@@ -291,14 +245,19 @@ impl Run<'_> {
     fn record(&mut self, rule: &Rule, hits: &[Hit], phase: u8) {
         let a = &rule.actions;
         if let Some(sev) = a.severity {
-            self.st.highest_severity = Some(self.st.highest_severity.map_or(sev, |h| h.min(sev)));
-            self.data.set_scalar(Scalar::HighestSeverity, sev.to_string().into_bytes());
+            let highest = self.st.highest_severity.map_or(sev, |h| h.min(sev));
+            self.st.highest_severity = Some(highest);
+            self.data.set_scalar(Scalar::HighestSeverity, highest.to_string().into_bytes());
+        }
+        // Like ModSecurity, a `nolog` rule leaves no message behind.
+        if !rule.log {
+            return;
         }
         let matched = st_matched(&self.st.matched_var);
         let msg = a.msg.as_ref().map(|m| lossy(&expand_macro(m, self.data, self.stores, matched))).unwrap_or_default();
         let data = a.logdata.as_ref().map(|m| lossy(&expand_macro(m, self.data, self.stores, matched))).unwrap_or_default();
         let (variable, value) = match hits.last() {
-            Some(h) => (h.name.clone(), truncate(&h.value)),
+            Some(h) => (h.name(), truncate(&h.value)),
             None => (String::new(), String::new()),
         };
         self.st.matched.push(MatchedRule {
@@ -348,8 +307,78 @@ impl Run<'_> {
     }
 }
 
-fn st_matched(m: &Option<(String, Vec<u8>)>) -> Option<(&str, &[u8])> {
-    m.as_ref().map(|(n, v)| (n.as_str(), v.as_slice()))
+/// A transformation result kept for the rest of the phase.
+#[derive(Clone)]
+pub(crate) enum Cached {
+    /// The transformations left the value as it was.
+    Same,
+    Value(Arc<[u8]>),
+}
+
+fn apply_all<'v>(transforms: &[crate::transformations::Transformation], value: &'v [u8]) -> Cow<'v, [u8]> {
+    let mut cur: Cow<'v, [u8]> = Cow::Borrowed(value);
+    for t in transforms {
+        if let Cow::Owned(next) = t.apply(&cur) {
+            cur = Cow::Owned(next);
+        }
+    }
+    cur
+}
+
+/// Runs the operator on one (transformed) value; on a match, records it and
+/// runs the rule's per-match actions (captures, MATCHED_VAR, setvar).
+#[allow(clippy::too_many_arguments)]
+fn test_value(
+    rule: &Rule,
+    item: &Item,
+    value: &[u8],
+    data: &TxData,
+    stores: &mut Stores,
+    st: &mut State,
+    captures: &mut [Option<Vec<u8>>; 10],
+    hits: &mut Vec<Hit>,
+) -> bool {
+    let want_capture = rule.actions.capture;
+    let ok = {
+        let stores_ro: &Stores = stores;
+        let matched = &st.matched_var;
+        let expand = |text: &str| -> Vec<u8> {
+            if let Some(m) = rule.operator_macro.as_ref().filter(|_| text == rule.operator.argument()) {
+                return expand_macro(m, data, stores_ro, st_matched(matched));
+            }
+            match MacroText::parse(text) {
+                Ok(m) => expand_macro(&m, data, stores_ro, st_matched(matched)),
+                Err(_) => text.as_bytes().to_vec(),
+            }
+        };
+        let mut ctx = EvalContext { expand: &expand, captures: if want_capture { Some(captures) } else { None } };
+        rule.operator.evaluate(value, &mut ctx)
+    };
+    if ok == rule.negated {
+        return false;
+    }
+    if want_capture {
+        for (n, c) in captures.iter_mut().enumerate() {
+            if let Some(c) = c.take() {
+                stores.get_mut(Store::Tx).set(n.to_string().as_bytes(), c);
+            }
+        }
+    }
+    let m = MatchedVar { var: item.var, key: item.key.as_ref().map(|k| k.to_vec()), value: value.to_vec() };
+    // MATCHED_VARS and the report need every hit only for chain links and
+    // logged rules; other rules only leave MATCHED_VAR behind.
+    if rule.chained.is_some() || rule.log || rule.id == 0 {
+        hits.push(m.clone());
+    }
+    st.matched_var = Some(m);
+    for sv in &rule.actions.setvars {
+        apply_setvar(sv, data, stores, &st.matched_var);
+    }
+    true
+}
+
+fn st_matched(m: &Option<MatchedVar>) -> Option<&MatchedVar> {
+    m.as_ref()
 }
 
 fn st_removed_target(removed: &[(RuleMatcher, Target)], head: &Rule, var: Var, key: &[u8]) -> bool {
@@ -372,20 +401,20 @@ fn truncate(v: &[u8]) -> String {
 }
 
 /// Expands a macro text against the transaction.
-pub(crate) fn expand_macro(m: &MacroText, data: &TxData, stores: &Stores, matched: Option<(&str, &[u8])>) -> Vec<u8> {
+pub(crate) fn expand_macro(m: &MacroText, data: &TxData, stores: &Stores, matched: Option<&MatchedVar>) -> Vec<u8> {
     let mut out = Vec::new();
     for p in &m.pieces {
         match p {
             Piece::Text(t) => out.extend_from_slice(t.as_bytes()),
             Piece::Ref(r) => match (r.var, &r.key) {
                 (Var::Scalar(Scalar::MatchedVar), _) => {
-                    if let Some((_, v)) = matched {
-                        out.extend_from_slice(v)
+                    if let Some(mv) = matched {
+                        out.extend_from_slice(&mv.value)
                     }
                 }
                 (Var::Scalar(Scalar::MatchedVarName), _) => {
-                    if let Some((n, _)) = matched {
-                        out.extend_from_slice(n.as_bytes())
+                    if let Some(mv) = matched {
+                        out.extend_from_slice(mv.name().as_bytes())
                     }
                 }
                 (var, key) => {
@@ -422,7 +451,7 @@ pub(crate) fn atoi(v: &[u8]) -> i64 {
     }
 }
 
-fn apply_setvar(sv: &crate::actions::SetVar, data: &TxData, stores: &mut Stores, matched: &Option<(String, Vec<u8>)>) {
+fn apply_setvar(sv: &crate::actions::SetVar, data: &TxData, stores: &mut Stores, matched: &Option<MatchedVar>) {
     let m = st_matched(matched);
     let key = expand_macro(&sv.key, data, stores, m).to_ascii_lowercase();
     match &sv.op {

@@ -385,6 +385,11 @@ impl<'s> Loader<'s> {
         for w in warns {
             self.warn(loc, w);
         }
+        let operator_macro = if operator.has_macros() {
+            Some(crate::macros::MacroText::parse(operator.argument()).map_err(|e| loc.error(format!("operator @{op_name}: {e}")))?)
+        } else {
+            None
+        };
         let phase = if is_child {
             if a.id.is_some() || a.phase.is_some() {
                 // ModSecurity rejects these too: a chained rule runs in its head's phase.
@@ -429,6 +434,7 @@ impl<'s> Loader<'s> {
             chained: None,
             location: loc.clone(),
             transform_id: 0,
+            operator_macro,
         };
         if vars.is_none() && chain {
             return Err(loc.error("SecAction cannot start a chain"));

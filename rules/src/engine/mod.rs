@@ -239,7 +239,7 @@ pub struct Transaction<'r> {
     request_body: Vec<u8>,
     request_body_truncated: bool,
     response_body: Vec<u8>,
-    started: std::time::Instant,
+    started: clock::Started,
     phases_done: u8,
 }
 
@@ -269,8 +269,7 @@ impl<'r> Transaction<'r> {
         // REQBODY_PROCESSOR exists (empty) until a Content-Type or ctl picks one,
         // so rules can test for "no processor".
         data.set_scalar(Scalar::ReqbodyProcessor, Vec::new());
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        set_time(&mut data, now);
+        set_time(&mut data, clock::epoch_seconds());
         let mut stores = Stores::default();
         let tx = stores.get_mut(Store::Tx);
         if let Some(pl) = overrides.paranoia_level {
@@ -306,7 +305,7 @@ impl<'r> Transaction<'r> {
             audit_engine: None,
             audit_log_parts: None,
             highest_severity: None,
-            cache: HashMap::new(),
+            cache: Default::default(),
             matched_var: None,
         };
         Transaction {
@@ -317,13 +316,13 @@ impl<'r> Transaction<'r> {
             request_body: Vec::new(),
             request_body_truncated: false,
             response_body: Vec::new(),
-            started: std::time::Instant::now(),
+            started: clock::Started::now(),
             phases_done: 0,
         }
     }
 
     fn run(&mut self, phase: u8) {
-        let elapsed = self.started.elapsed().as_micros().to_string();
+        let elapsed = self.started.elapsed_micros().to_string();
         self.data.set_scalar(Scalar::Duration, elapsed.into_bytes());
         self.st.cache.clear();
         let mut run = Run { rules: self.rules, data: &mut self.data, stores: &mut self.stores, st: &mut self.st };
@@ -704,6 +703,42 @@ fn parse_cookies(value: &[u8], out: &mut Vec<Kv>) {
 }
 
 mod body_glue;
+
+/// Time for TIME_* and DURATION. Browsers' wasm (wasm32-unknown-unknown) has
+/// no clock the standard library can read, so there both read as zero and a
+/// host that needs them passes a time through the request.
+mod clock {
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    pub fn epoch_seconds() -> u64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    pub fn epoch_seconds() -> u64 {
+        0
+    }
+
+    pub struct Started {
+        #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+        at: std::time::Instant,
+    }
+
+    impl Started {
+        pub fn now() -> Started {
+            Started {
+                #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+                at: std::time::Instant::now(),
+            }
+        }
+
+        pub fn elapsed_micros(&self) -> u128 {
+            #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+            return self.at.elapsed().as_micros();
+            #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+            return 0;
+        }
+    }
+}
 
 impl ConfigSource for FsSource {
     fn read(&self, path: &str) -> Result<Vec<u8>, String> {

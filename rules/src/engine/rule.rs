@@ -27,6 +27,8 @@ pub struct Rule {
     pub location: Location,
     /// Interned id of the transformation list, for the per-transaction cache.
     pub transform_id: u32,
+    /// The operator argument's macros, parsed once (`@eq %{tx.x}`).
+    pub operator_macro: Option<crate::macros::MacroText>,
 }
 
 impl Rule {

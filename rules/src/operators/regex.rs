@@ -314,7 +314,9 @@ impl Rx {
 
 fn run(p: &Pattern, input: &[u8], ctx: &mut EvalContext<'_>) -> bool {
     match ctx.captures.as_deref_mut() {
-        Some(slots) => p.captures(input, slots),
+        // Most values do not match: the capture-free search is much cheaper,
+        // so groups are only extracted once a match is known.
+        Some(slots) => p.is_match(input) && p.captures(input, slots),
         None => p.is_match(input),
     }
 }
