@@ -66,11 +66,25 @@ pub struct Options {
     pub wasm: Option<PathBuf>,
     /// `wasmtime` or `wasmi` (default: the module's default).
     pub runtime: Option<&'static str>,
+    /// More directives for the http block.
+    pub http_extra: String,
+    /// Error-log level.
+    pub log_level: &'static str,
 }
 
 impl Options {
     pub fn new(filter: Value, backend_port: u16) -> Options {
-        Options { filter, service: None, backend_port, workers: 2, failure: "closed", wasm: None, runtime: None }
+        Options {
+            filter,
+            service: None,
+            backend_port,
+            workers: 2,
+            failure: "closed",
+            wasm: None,
+            runtime: None,
+            http_extra: String::new(),
+            log_level: "info",
+        }
     }
 
     /// Adds the service talking to a collector on `port`, with `token`.
@@ -118,7 +132,7 @@ daemon off;
 master_process on;
 worker_processes {workers};
 pid {d}/nginx.pid;
-error_log {d}/logs/error.log info;
+error_log {d}/logs/error.log {level};
 events {{ worker_connections 256; }}
 palisade_wasm_module palisade {wasm}{runtime};
 http {{
@@ -130,7 +144,8 @@ http {{
     scgi_temp_path {d}/scgi;
     client_max_body_size 16m;
     client_body_buffer_size 16k;
-{service}    upstream app {{ server 127.0.0.1:{backend}; keepalive 8; }}
+{service}{extra}
+    upstream app {{ server 127.0.0.1:{backend}; keepalive 8; }}
     server {{
         listen 127.0.0.1:{listen};
         palisade_wasm palisade {filter};
@@ -154,6 +169,8 @@ http {{
         backend = opts.backend_port,
         filter = quote(&opts.filter.to_string()),
         failure = opts.failure,
+        level = opts.log_level,
+        extra = opts.http_extra,
     )
 }
 
@@ -295,6 +312,145 @@ pub fn check_config(opts: &Options) -> (bool, String) {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let _ = fs::remove_dir_all(&dir);
     (out.status.success(), text)
+}
+
+/// The CRS go-ftw suite through NGINX: [`crate::ftw`]'s marker protocol,
+/// filter configuration, runner and judging, with NGINX lanes (one worker
+/// each, its own error log) instead of Envoy ones.
+pub mod ftw {
+    use std::fs::File;
+    use std::io::{Read, Seek, SeekFrom};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Mutex;
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    use palisade_rules::ftw::runner::{self, StageRef};
+    use palisade_rules::ftw::StageOutcome;
+    use serde_json::Value;
+
+    use super::{Nginx, Options};
+    use crate::backend::Backend;
+    use crate::envoy::workspace_root;
+    use crate::ftw::{exchange, filter_config, Results, Run};
+
+    static MARKERS: AtomicU64 = AtomicU64::new(0);
+
+    /// NGINX settings for the suite: headers nginx would drop (underscores,
+    /// odd characters) reach the filter; big header buffers; slashes kept.
+    const HTTP_EXTRA: &str = "    ignore_invalid_headers off;\n    underscores_in_headers on;\n    \
+        large_client_header_buffers 8 64k;\n    merge_slashes off;\n    client_header_timeout 3s;\n    \
+        client_body_timeout 3s;\n    proxy_read_timeout 5s;\n";
+
+    pub struct Lane {
+        pub nginx: Nginx,
+        _backend: Backend,
+        log: File,
+        pending: String,
+        pub timeout: Duration,
+    }
+
+    impl Lane {
+        pub fn start(filter: &Value) -> Result<Lane, String> {
+            let backend = Backend::albedo();
+            let mut o = Options::new(filter.clone(), backend.port);
+            o.workers = 1;
+            o.failure = "open";
+            o.http_extra = HTTP_EXTRA.to_string();
+            let nginx = Nginx::start(&o)?;
+            let mut log = File::open(nginx.dir.join("logs/error.log")).map_err(|e| format!("open nginx's log: {e}"))?;
+            log.seek(SeekFrom::End(0)).map_err(|e| format!("seek nginx's log: {e}"))?;
+            Ok(Lane { nginx, _backend: backend, log, pending: String::new(), timeout: Duration::from_secs(5) })
+        }
+
+        fn read_log(&mut self) {
+            let mut buf = Vec::new();
+            if self.log.read_to_end(&mut buf).is_ok() && !buf.is_empty() {
+                self.pending.push_str(&String::from_utf8_lossy(&buf));
+            }
+        }
+
+        fn marker(&mut self) -> Result<(usize, usize), String> {
+            let id = format!("palisade-ftw-nginx-{}-{}", std::process::id(), MARKERS.fetch_add(1, Ordering::Relaxed));
+            let req = format!(
+                "GET / HTTP/1.1\r\nHost: localhost\r\nUser-Agent: go-ftw test agent\r\nAccept: */*\r\nX-CRS-Test: {id}\r\nConnection: close\r\n\r\n"
+            );
+            let sent = exchange(&self.nginx.listen, req.as_bytes(), self.timeout);
+            if sent.status != Some(200) {
+                return Err(format!("marker request {id} got {:?} / {:?}", sent.status, sent.error));
+            }
+            let end = Instant::now() + self.timeout;
+            let needle = format!("X-CRS-Test {id}");
+            loop {
+                self.read_log();
+                if let Some(at) = self.pending.find(&needle) {
+                    let start = self.pending[..at].rfind('\n').map_or(0, |i| i + 1);
+                    let stop = self.pending[at..].find('\n').map_or(self.pending.len(), |i| at + i + 1);
+                    return Ok((start, stop));
+                }
+                if Instant::now() > end {
+                    return Err(format!("marker {id} did not appear in nginx's log within {:?}", self.timeout));
+                }
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
+
+        pub fn run_stage(&mut self, raw: &[u8]) -> StageOutcome {
+            let fail = |e: String| StageOutcome { error: Some(format!("harness: {e}")), ..Default::default() };
+            let (_, after_start) = match self.marker() {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
+            self.pending.drain(..after_start);
+            let mut outcome = exchange(&self.nginx.listen, raw, self.timeout);
+            let (before_end, after_end) = match self.marker() {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
+            outcome.log_lines =
+                self.pending[..before_end].lines().filter(|l| l.contains("ModSecurity:")).map(String::from).collect();
+            self.pending.drain(..after_end);
+            outcome
+        }
+    }
+
+    /// `PALISADE_FTW_LANES` and `PALISADE_FTW_RULE` as for Envoy; the
+    /// overrides file is `tests/ftw-nginx-overrides.yaml`.
+    pub fn run_config() -> Result<Run, String> {
+        let mut run = Run::from_env()?;
+        run.overrides = workspace_root().join("tests/ftw-nginx-overrides.yaml");
+        Ok(run)
+    }
+
+    /// Runs the suite through `run.lanes` NGINX servers.
+    pub fn run(run: &Run) -> Result<Results, String> {
+        let mut files = runner::load_suite(&run.crs.join("tests/regression/tests"))?;
+        if let Some(rule) = run.rule {
+            files.retain(|f| f.file.as_ref().is_some_and(|t| t.rule_id == rule));
+        }
+        let overrides = runner::load_overrides(&run.overrides)?;
+        let filter = filter_config(&run.crs)?;
+        let started = Instant::now();
+        let lanes: Vec<Lane> = (0..run.lanes).map(|_| Lane::start(&filter)).collect::<Result<_, _>>()?;
+        let n = lanes.len();
+        let pool = Mutex::new(lanes);
+        let exec = |_: StageRef, raw: &[u8]| {
+            let mut lane = loop {
+                if let Some(l) = pool.lock().ok().and_then(|mut p| p.pop()) {
+                    break l;
+                }
+                thread::sleep(Duration::from_millis(1));
+            };
+            let outcome = lane.run_stage(raw);
+            if let Ok(mut p) = pool.lock() {
+                p.push(lane);
+            }
+            outcome
+        };
+        let reports = runner::run_suite(&files, &overrides, &exec, n);
+        let summary = runner::summarize(&reports, &overrides, run.rule.is_none());
+        Ok(Results { reports, summary, overrides, elapsed: started.elapsed() })
+    }
 }
 
 /// A tiny proxy-wasm module whose `proxy_on_request_headers` traps
