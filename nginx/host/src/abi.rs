@@ -393,7 +393,7 @@ pub fn proxy_http_call<C: Cx>(
     let Some(headers) = read(cx, hp, hl).ok().and_then(|b| deserialize_map(&b)) else { return BAD_ARGUMENT };
     let Ok(body) = read(cx, bp, bl) else { return BAD_ARGUMENT };
     let h = cx.host();
-    if !h.clusters.iter().any(|c| *c == cluster) {
+    if !h.clusters.contains(&cluster) {
         h.logf(
             LogLevel::Warn,
             &format!("dispatch_http_call: unknown cluster {cluster:?} (define it with palisade_wasm_cluster)"),

@@ -33,8 +33,10 @@ fn family(name: &str, tags: &[(&str, &str)]) -> (String, String) {
     (prom_name(name), String::new())
 }
 
+type Families<'a> = BTreeMap<String, (MetricKind, Vec<(String, &'a MetricSample)>)>;
+
 pub fn render(samples: &[MetricSample], tags: &[(&str, &str)]) -> String {
-    let mut families: BTreeMap<String, (MetricKind, Vec<(String, &MetricSample)>)> = BTreeMap::new();
+    let mut families: Families = BTreeMap::new();
     for s in samples {
         let (fam, label) = family(&s.name, tags);
         families.entry(fam).or_insert_with(|| (s.kind, Vec::new())).1.push((label, s));

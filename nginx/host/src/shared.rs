@@ -493,7 +493,7 @@ mod tests {
             let v = vec![b'x'; 100 + i % 700];
             r.set_data(format!("key{}", i % 7).as_bytes(), &v, 0).unwrap();
         }
-        assert_eq!(r.get_data(b"key3").unwrap().0.len() >= 100, true);
+        assert!(r.get_data(b"key3").unwrap().0.len() >= 100);
         unsafe { r.unmap() };
     }
 

@@ -40,6 +40,9 @@ pub type Logger = Box<dyn FnMut(LogLevel, &str)>;
 /// temporary file).
 pub trait BodySource {
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Up to `len` bytes from `start`; fewer at the end.
     fn read(&self, start: usize, len: usize) -> Vec<u8>;
 }
