@@ -83,7 +83,16 @@ fn not_a_module_is_refused() {
 fn trapping_module() -> Vec<u8> {
     fn section(id: u8, body: Vec<u8>, out: &mut Vec<u8>) {
         out.push(id);
-        out.push(body.len() as u8);
+        let mut n = body.len();
+        loop {
+            let b = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(b);
+                break;
+            }
+            out.push(b | 0x80);
+        }
         out.extend(body);
     }
     let mut m = b"\0asm\x01\0\0\0".to_vec();
