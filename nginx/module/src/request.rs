@@ -251,8 +251,10 @@ unsafe fn build_stream(r: *mut ngx_http_request_t) -> Stream {
     let hin = &mut (*r).headers_in;
     h.push((":method".into(), bytes(&(*r).method_name).to_vec()));
     h.push((":path".into(), bytes(&(*r).unparsed_uri).to_vec()));
-    let host = if hin.host.is_null() { &[][..] } else { bytes(&(*hin.host).value) };
-    h.push((":authority".into(), host.to_vec()));
+    // No Host header (HTTP/1.0): no :authority, so the rules see none.
+    if !hin.host.is_null() {
+        h.push((":authority".into(), bytes(&(*hin.host).value).to_vec()));
+    }
     let c = (*r).connection;
     let scheme: &[u8] = if !c.is_null() && !(*c).ssl.is_null() { b"https" } else { b"http" };
     h.push((":scheme".into(), scheme.to_vec()));
