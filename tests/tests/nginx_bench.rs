@@ -1,7 +1,8 @@
 //! The NGINX benchmark (ignored by default; figures in nginx/README.md):
 //! the same request mixes through plain nginx, nginx + Palisade and nginx +
-//! ModSecurity 3.0.9 with the same CRS (v4.28.0, PL1, detection only), one
-//! run. Each nginx has one worker and serves its own upstream (a `return`
+//! ModSecurity 3.0.9 with the same CRS (v4.28.0, PL1, detection only) and
+//! the same base rules (rules/conf/recommended.conf: JSON/XML body
+//! processors by Content-Type), one run. Each nginx has one worker and serves its own upstream (a `return`
 //! location on a second port), so the worker's CPU time per request is the
 //! whole cost; the WAF's share is that minus plain nginx's.
 //!
@@ -63,7 +64,7 @@ fn start(waf: Waf) -> Server {
         Waf::None => (String::new(), String::new(), String::new()),
         Waf::Palisade => {
             let cfg = serde_json::json!({"mode": "detect", "paranoia_level": 1,
-                "rules": ["Include @crs-setup.conf", "Include @crs/*.conf"]});
+                "rules": ["Include @recommended.conf", "Include @crs-setup.conf", "Include @crs/*.conf"]});
             (
                 format!("load_module {};\n", module().display()),
                 format!("palisade_wasm_module palisade {};\n", wasm_module().display()),
@@ -79,8 +80,8 @@ fn start(waf: Waf) -> Server {
                      SecRequestBodyLimitAction ProcessPartial\nSecResponseBodyAccess On\nSecResponseBodyLimit 524288\n\
                      SecResponseBodyLimitAction ProcessPartial\nSecResponseBodyMimeType text/plain text/html text/xml\n\
                      SecAuditEngine Off\nSecArgumentSeparator &\nSecCookieFormat 0\n\
-                     SecRule REQUEST_HEADERS:Content-Type \"@rx ^application/json\" \"id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON\"\n\
-                     Include {crs}/crs-setup.conf.example\nInclude {crs}/rules/*.conf\n",
+                     Include {recommended}\nInclude {crs}/crs-setup.conf.example\nInclude {crs}/rules/*.conf\n",
+                    recommended = palisade_tests::envoy::workspace_root().join("rules/conf/recommended.conf").display(),
                     crs = crs.display()
                 ),
             )
