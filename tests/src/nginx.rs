@@ -87,7 +87,8 @@ impl Options {
         }
     }
 
-    /// Adds the service talking to a collector on `port`, with `token`.
+    /// Adds the service talking to a collector on `port`, with `token`
+    /// (instance name `e2e-nginx`).
     pub fn with_collector(mut self, port: u16, flush_interval_ms: u64, token: &str) -> Options {
         let service = json!({"role": "service", "collector": {
             "cluster": "palisade_collector", "flush_interval_ms": flush_interval_ms,
