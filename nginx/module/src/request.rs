@@ -35,6 +35,9 @@ use crate::conf::{Failure, HttpPalisade, Use};
 use crate::worker::{self, with_vm, CURRENT_LOG};
 use crate::{guard, log};
 
+/// Most response body bytes held back while the filter pauses.
+const MAX_HELD: usize = 64 << 20;
+
 pub static mut NEXT_HEADER_FILTER: ngx_http_output_header_filter_pt = None;
 pub static mut NEXT_BODY_FILTER: ngx_http_output_body_filter_pt = None;
 
@@ -695,8 +698,20 @@ unsafe fn body_out(r: *mut ngx_http_request_t, cl: *mut ngx_chain_t) -> ngx_int_
         } else if let Body::Owned(v) = body {
             ctx.held = v;
         }
-        ctx.resp = Resp::Buffering;
-        return NGX_OK as ngx_int_t;
+        if ctx.held.len() <= MAX_HELD {
+            ctx.resp = Resp::Buffering;
+            return NGX_OK as ngx_int_t;
+        }
+        // The filter keeps pausing past any sane body limit: stop holding
+        // the response back and let the rest through uninspected.
+        log::to(
+            (*(*r).connection).log,
+            ngx::ffi::NGX_LOG_WARN as usize,
+            &format!("palisade: the filter held {} bytes of response body; passing the rest uninspected", ctx.held.len()),
+        );
+        ctx.resp = Resp::Off;
+        let held = std::mem::take(&mut ctx.held);
+        return send_body(r, &held, false);
     }
     ctx.resp = if last { Resp::Off } else { Resp::Passing };
     if direct && !changed {
