@@ -122,8 +122,15 @@ fn trapping_module() -> Vec<u8> {
         e.extend([kind, idx]);
     }
     section(7, e, &mut m);
-    let bodies: [&[u8]; 7] =
-        [&[0, 0x0b], &[0, 0x41, 0x80, 0x08, 0x0b], &[0, 0x0b], &[0, 0x41, 1, 0x0b], &[0, 0x00, 0x0b], &[0, 0x41, 1, 0x0b], &[0, 0x0b]];
+    let bodies: [&[u8]; 7] = [
+        &[0, 0x0b],
+        &[0, 0x41, 0x80, 0x08, 0x0b],
+        &[0, 0x0b],
+        &[0, 0x41, 1, 0x0b],
+        &[0, 0x00, 0x0b],
+        &[0, 0x41, 1, 0x0b],
+        &[0, 0x0b],
+    ];
     let mut code = vec![bodies.len() as u8];
     for b in bodies {
         code.push(b.len() as u8);

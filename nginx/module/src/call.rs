@@ -89,7 +89,7 @@ pub fn start(slot: usize, generation: u32, addr: SocketAddr, c: HttpCall) {
     call.pc.get = Some(ngx_event_get_peer);
     // SAFETY: ngx_cycle is live in a worker.
     call.pc.log = unsafe { (*ngx_cycle).log };
-    call.pc.set_log_error(ngx::ffi::ngx_connection_log_error_e_NGX_ERROR_INFO as u32);
+    call.pc.set_log_error(ngx::ffi::ngx_connection_log_error_e_NGX_ERROR_INFO);
     // SAFETY: pc is fully set up for a single-address connect.
     let rc = unsafe { ngx_event_connect_peer(&mut call.pc) };
     if rc == NGX_ERROR as isize || call.pc.connection.is_null() || (rc != NGX_OK as isize && rc != NGX_AGAIN as isize) {

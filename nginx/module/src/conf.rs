@@ -42,7 +42,6 @@ use crate::{guard, log, request, worker};
 pub struct WasmModule {
     pub name: String,
     pub path: String,
-    pub runtime: Runtime,
     pub compiled: Rc<Module>,
 }
 
@@ -285,7 +284,7 @@ extern "C" fn set_wasm_module(cf: *mut ngx_conf_t, _cmd: *mut ngx_command_t, con
                 started.elapsed().as_millis()
             ),
         );
-        core.modules.push(WasmModule { name, path: full, runtime, compiled: Rc::new(compiled) });
+        core.modules.push(WasmModule { name, path: full, compiled: Rc::new(compiled) });
         ptr::null_mut()
     })
 }

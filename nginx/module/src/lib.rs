@@ -14,13 +14,13 @@
 //! Every function nginx calls catches panics: a bug here logs and fails
 //! the request (or the directive), it never unwinds into nginx.
 
-pub mod body;
-pub mod call;
-pub mod conf;
-pub mod log;
-pub mod metrics;
-pub mod request;
-pub mod worker;
+mod body;
+mod call;
+mod conf;
+mod log;
+mod metrics;
+mod request;
+mod worker;
 
 pub use conf::{ngx_http_palisade_module, ngx_palisade_core_module};
 

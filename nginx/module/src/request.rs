@@ -707,7 +707,10 @@ unsafe fn body_out(r: *mut ngx_http_request_t, cl: *mut ngx_chain_t) -> ngx_int_
         log::to(
             (*(*r).connection).log,
             ngx::ffi::NGX_LOG_WARN as usize,
-            &format!("palisade: the filter held {} bytes of response body; passing the rest uninspected", ctx.held.len()),
+            &format!(
+                "palisade: the filter held {} bytes of response body; passing the rest uninspected",
+                ctx.held.len()
+            ),
         );
         ctx.resp = Resp::Off;
         let held = std::mem::take(&mut ctx.held);
