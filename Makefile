@@ -72,3 +72,23 @@ demo:
 	$(MAKE) --no-print-directory wasm collector
 	@echo
 	exec $(CARGO_TARGET_DIR)/release/palisade up --wasm dist/palisade_filter.wasm $(ARGS)
+
+# The NGINX module, built against the distribution's nginx (apt-get install
+# nginx-dev libclang-dev). Its sources are copied and configured with the
+# distribution's own flags once (about 10-40 s); rebuilt when nginx-dev
+# changes (nginx.h is newer than the configured copy).
+NGINX_SRC ?= /usr/share/nginx/src
+NGINX_BUILD := $(CARGO_TARGET_DIR)/nginx-src
+NGINX_MODULE_BUILT := $(CARGO_TARGET_DIR)/release/libngx_http_palisade_module.so
+
+$(NGINX_BUILD)/objs/ngx_auto_config.h: $(NGINX_SRC)/src/core/nginx.h
+	@test -f $(NGINX_SRC)/conf_flags || { echo "nginx sources not found in $(NGINX_SRC): apt-get install nginx-dev"; exit 1; }
+	rm -rf $(NGINX_BUILD) && mkdir -p $(NGINX_BUILD) && cp -r $(NGINX_SRC)/. $(NGINX_BUILD)/
+	cd $(NGINX_BUILD) && bash -c '. ./conf_flags && ./configure --with-cc-opt="-g -O2 -fPIC" --with-ld-opt="-Wl,-z,relro -Wl,-z,now -fPIC" "$${NGX_CONF_FLAGS[@]}"' > $(NGINX_BUILD)/configure.log 2>&1 || { tail -20 $(NGINX_BUILD)/configure.log; exit 1; }
+
+.PHONY: nginx-module
+nginx-module: $(NGINX_BUILD)/objs/ngx_auto_config.h
+	cd nginx && NGINX_SOURCE_DIR=$(NGINX_BUILD) NGINX_BUILD_DIR=$(NGINX_BUILD)/objs CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) $(CARGO) build --release -p ngx_http_palisade_module
+	mkdir -p dist
+	strip --strip-debug -o dist/ngx_http_palisade_module.so $(NGINX_MODULE_BUILT)
+	@ls -l dist/ngx_http_palisade_module.so

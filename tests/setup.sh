@@ -6,7 +6,7 @@ set -euo pipefail
 
 say() { printf '\n==> %s\n' "$*"; }
 
-APT_PACKAGES=(modsecurity-crs nginx nginx-dev libnginx-mod-http-modsecurity nftables chromium wrk)
+APT_PACKAGES=(modsecurity-crs nginx nginx-dev libnginx-mod-http-modsecurity libclang-dev nftables chromium wrk)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

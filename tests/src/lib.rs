@@ -19,6 +19,7 @@ pub mod envoy;
 pub mod ftw;
 pub mod h2c;
 pub mod http;
+pub mod nginx;
 pub mod real_collector;
 pub mod up;
 
