@@ -14,8 +14,6 @@
 //! the request or the options. JSON strings rather than JS objects keep the
 //! answer exactly what the native tests and `palisade rules eval` see.
 
-use std::sync::Once;
-
 use wasm_bindgen::prelude::*;
 
 use crate::{Options, Playground};
@@ -26,15 +24,14 @@ extern "C" {
     fn console_error(msg: &str);
 }
 
-/// Sends a panic's message to the console before the module traps, so a
-/// bug shows more than "unreachable executed".
-fn install_panic_hook() {
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
-            console_error(&format!("palisade playground: {info}"));
-        }));
-    });
+/// Runs when the glue instantiates the module (and again on the glue's
+/// `__wbg_reset_state`): sends a panic's message to the console before the
+/// module traps, so a bug shows more than "unreachable executed".
+#[wasm_bindgen(start)]
+fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        console_error(&format!("palisade playground: {info}"));
+    }));
 }
 
 /// The rule engine with the embedded CRS, compiled once.
@@ -48,7 +45,6 @@ impl PlaygroundEngine {
     /// Compiles the base configuration and the embedded CRS.
     #[wasm_bindgen(constructor)]
     pub fn new() -> Result<PlaygroundEngine, JsError> {
-        install_panic_hook();
         let pg = Playground::load()
             .map_err(|e| JsError::new(&format!("the rules did not load: {e}")))?;
         Ok(PlaygroundEngine { pg })
