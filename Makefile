@@ -1,7 +1,7 @@
 # Palisade build entry points.
 #
 #   make wasm        build the proxy-wasm filter into dist/palisade_filter.wasm
-#   make playground  build the rule playground module into dist/palisade_playground.wasm
+#   make playground  build the rule playground (wasm-bindgen) into dist/playground/
 #   make collector   the playground, then the collector (release) with it embedded
 #   make demo        the whole system on this machine (see below)
 #
@@ -14,26 +14,46 @@ WASM_TARGET := wasm32-wasip1
 WASM_PROFILE := wasm-release
 WASM_BUILT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/$(WASM_PROFILE)/palisade_filter.wasm
 
-PLAYGROUND_TARGET := wasm32-wasip1
+PLAYGROUND_TARGET := wasm32-unknown-unknown
 PLAYGROUND_BUILT := $(CARGO_TARGET_DIR)/$(PLAYGROUND_TARGET)/$(WASM_PROFILE)/palisade_playground.wasm
+PLAYGROUND_OUT := dist/playground
 
-.PHONY: wasm playground collector
+# wasm-bindgen-cli must be exactly the version of the wasm-bindgen crate in
+# Cargo.lock (pinned in collector/playground/Cargo.toml). `make playground`
+# installs it when missing or of another version into WASM_BINDGEN_ROOT, by
+# default ~/.cache/palisade/tools/wasm-bindgen-<version> (beside CI's
+# CARGO_TARGET_DIR, ~/.cache/palisade/target, so a kept machine or a CI
+# cache of ~/.cache/palisade keeps it). Building it takes a few minutes, once.
+WASM_BINDGEN_VERSION := $(shell awk '$$0 == "name = \"wasm-bindgen\"" { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+WASM_BINDGEN_ROOT ?= $(HOME)/.cache/palisade/tools/wasm-bindgen-$(WASM_BINDGEN_VERSION)
+WASM_BINDGEN := $(WASM_BINDGEN_ROOT)/bin/wasm-bindgen
+
+.PHONY: wasm playground wasm-bindgen-cli collector
 wasm:
 	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) $(CARGO) build --profile $(WASM_PROFILE) --target $(WASM_TARGET) -p palisade-filter
 	mkdir -p dist
 	cp $(WASM_BUILT) dist/palisade_filter.wasm
 	@ls -l dist/palisade_filter.wasm
 
-# The playground is a plain WASI (preview 1) module with a JSON C ABI; the
-# page supplies the few WASI calls it makes (collector/web/js/wasi.js).
-playground:
+wasm-bindgen-cli:
+	@test -n "$(WASM_BINDGEN_VERSION)" || { echo "no wasm-bindgen in Cargo.lock" >&2; exit 1; }
+	@if [ "$$($(WASM_BINDGEN) --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) into $(WASM_BINDGEN_ROOT) (a few minutes, once)"; \
+	  env -u CARGO_TARGET_DIR $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --locked --force --root $(WASM_BINDGEN_ROOT) || exit 1; \
+	fi
+	@test "$$($(WASM_BINDGEN) --version)" = "wasm-bindgen $(WASM_BINDGEN_VERSION)" || { echo "$(WASM_BINDGEN) is not wasm-bindgen $(WASM_BINDGEN_VERSION)" >&2; exit 1; }
+
+# The playground: the engine with the CRS embedded, built for
+# wasm32-unknown-unknown, then wasm-bindgen's ES-module glue (--target web)
+# beside it. The collector embeds both (collector/build.rs).
+playground: wasm-bindgen-cli
 	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) $(CARGO) build --profile $(WASM_PROFILE) --target $(PLAYGROUND_TARGET) -p palisade-playground
-	mkdir -p dist
-	cp $(PLAYGROUND_BUILT) dist/palisade_playground.wasm
-	@ls -l dist/palisade_playground.wasm
+	rm -rf $(PLAYGROUND_OUT) dist/palisade_playground.wasm
+	$(WASM_BINDGEN) --target web --no-typescript --omit-default-module-path --experimental-reset-state-function --out-name palisade_playground --out-dir $(PLAYGROUND_OUT) $(PLAYGROUND_BUILT)
+	@ls -l $(PLAYGROUND_OUT)
 
 collector: playground
-	PALISADE_PLAYGROUND_WASM=$(CURDIR)/dist/palisade_playground.wasm CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) $(CARGO) build --release -p palisade-collector
+	PALISADE_PLAYGROUND_DIR=$(CURDIR)/$(PLAYGROUND_OUT) CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) $(CARGO) build --release -p palisade-collector
 	@ls -l $(CARGO_TARGET_DIR)/release/palisade
 
 # ---------------------------------------------------------------------------

@@ -2,11 +2,13 @@
 //!
 //! - Every file under `web/` (plain HTML, CSS and JavaScript modules, no
 //!   build step) except `web/README.md`, served under `/ui/`.
-//! - The rule playground's WebAssembly module, when it has been built:
-//!   `PALISADE_PLAYGROUND_WASM` names the file (`make collector` sets it),
-//!   else `dist/palisade_playground.wasm` is used if `make playground` put
-//!   it there. Without it the binary still builds and the page's
-//!   playground tab says how to get it.
+//! - The rule playground, when it has been built: wasm-bindgen's output
+//!   folder (`palisade_playground_bg.wasm` and its ES-module glue
+//!   `palisade_playground.js`), named by `PALISADE_PLAYGROUND_DIR`
+//!   (`make collector` sets it), else `dist/playground/` if `make
+//!   playground` put it there. They are served as `playground.wasm` and
+//!   `playground-bindings.js`. Without them the binary still builds and the
+//!   page's playground tab says how to get them.
 //!
 //! The generated `web_assets.rs` holds `ASSETS: &[Asset]` with each file's
 //! path, content type, bytes and an ETag (a hash of the bytes).
@@ -16,7 +18,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    println!("cargo:rerun-if-env-changed=PALISADE_PLAYGROUND_WASM");
+    println!("cargo:rerun-if-env-changed=PALISADE_PLAYGROUND_DIR");
     println!("cargo:rerun-if-changed=build.rs");
     let manifest = PathBuf::from(
         env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| fail("CARGO_MANIFEST_DIR is not set")),
@@ -31,34 +33,39 @@ fn main() {
         fail(&format!("{} has no index.html", web.display()));
     }
 
-    let wasm = match env::var_os("PALISADE_PLAYGROUND_WASM") {
-        Some(p) => {
-            let p = PathBuf::from(p);
-            if !p.is_file() {
-                fail(&format!(
-                    "PALISADE_PLAYGROUND_WASM={} is not a file",
-                    p.display()
-                ));
+    let playground = match env::var_os("PALISADE_PLAYGROUND_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            match playground_files(&dir) {
+                Some(found) => Some(found),
+                None => fail(&format!(
+                    "PALISADE_PLAYGROUND_DIR={} does not hold {} and {} (run `make playground`)",
+                    dir.display(),
+                    PLAYGROUND_FILES[0].0,
+                    PLAYGROUND_FILES[1].0
+                )),
             }
-            Some(p)
         }
         None => {
-            // Watch dist/ when it exists, so building the module into it
-            // re-runs this script. A path that does not exist would make
-            // cargo re-run the script (and rebuild the crate) every time,
-            // so without dist/ nothing is watched: `make collector` names
-            // the module through PALISADE_PLAYGROUND_WASM instead.
+            // Watch dist/ and dist/playground/ when they exist, so building
+            // the playground into them re-runs this script. A path that does
+            // not exist would make cargo re-run the script (and rebuild the
+            // crate) every time, so missing folders are not watched: `make
+            // collector` names the folder through PALISADE_PLAYGROUND_DIR.
             let dist = manifest.join("../dist");
-            if dist.is_dir() {
-                println!("cargo:rerun-if-changed={}", dist.display());
+            for d in [dist.clone(), dist.join("playground")] {
+                if d.is_dir() {
+                    println!("cargo:rerun-if-changed={}", d.display());
+                }
             }
-            let p = dist.join("palisade_playground.wasm");
-            p.is_file().then_some(p)
+            playground_files(&dist.join("playground"))
         }
     };
-    if let Some(p) = &wasm {
-        println!("cargo:rerun-if-changed={}", p.display());
-        files.push(("playground.wasm".to_string(), p.clone()));
+    if let Some(found) = &playground {
+        for (served, path) in found {
+            println!("cargo:rerun-if-changed={}", path.display());
+            files.push((served.clone(), path.clone()));
+        }
     }
     files.sort();
 
@@ -80,12 +87,30 @@ fn main() {
     out.push_str("];\n");
     out.push_str(&format!(
         "/// Whether the playground module is embedded.\npub const HAS_PLAYGROUND: bool = {};\n",
-        wasm.is_some()
+        playground.is_some()
     ));
     let dest = PathBuf::from(env::var("OUT_DIR").unwrap_or_else(|_| fail("OUT_DIR is not set")))
         .join("web_assets.rs");
     fs::write(&dest, out)
         .unwrap_or_else(|e| fail(&format!("cannot write {}: {e}", dest.display())));
+}
+
+/// wasm-bindgen's output files of the playground and the names they are
+/// served under (below `/ui/`).
+const PLAYGROUND_FILES: [(&str, &str); 2] = [
+    ("palisade_playground_bg.wasm", "playground.wasm"),
+    ("palisade_playground.js", "playground-bindings.js"),
+];
+
+/// The playground's files in `dir` as (served name, path), if all are there.
+fn playground_files(dir: &Path) -> Option<Vec<(String, PathBuf)>> {
+    PLAYGROUND_FILES
+        .iter()
+        .map(|(built, served)| {
+            let p = dir.join(built);
+            p.is_file().then(|| (served.to_string(), p))
+        })
+        .collect()
 }
 
 /// Files under `dir`, named by their path relative to `root` with `/`.

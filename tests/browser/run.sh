@@ -24,7 +24,7 @@ if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
 fi
 if [ -z "${PALISADE_BIN:-}" ]; then
   make -C "$repo" playground CARGO_TARGET_DIR="$CARGO_TARGET_DIR"
-  PALISADE_PLAYGROUND_WASM="$repo/dist/palisade_playground.wasm" cargo build -p palisade-collector --manifest-path "$repo/Cargo.toml"
+  PALISADE_PLAYGROUND_DIR="$repo/dist/playground" cargo build -p palisade-collector --manifest-path "$repo/Cargo.toml"
   export PALISADE_BIN="$CARGO_TARGET_DIR/debug/palisade"
 fi
 cd "$here"

@@ -9,10 +9,11 @@
 //! thresholds, disabled rules) are applied per request as [`Overrides`],
 //! exactly as the filter applies the live policy.
 //!
-//! The browser-facing functions live in [`abi`]: JSON in, JSON out.
+//! The browser-facing interface lives in `bindings` (wasm32 only, made with
+//! wasm-bindgen): JSON options in, JSON outcome out.
 
 #[cfg(target_arch = "wasm32")]
-pub mod abi;
+pub mod bindings;
 
 use palisade_rules::crs::BASE_CONF;
 use palisade_rules::engine::{BundleSource, EngineMode, Overrides};

@@ -4,35 +4,42 @@
 
 import { Engine } from './engine.js';
 
-const MODULE = '/ui/playground.wasm';
 let engine = null;
+let broken = 'the rule engine is not loaded';
 
-async function load() {
-  engine = await Engine.load(fetch(MODULE), (line) => console.warn(`playground: ${line}`));
-  return engine.info;
-}
-
-let ready = load().then(
-  (info) => postMessage({ type: 'ready', info }),
-  (e) => postMessage({ type: 'failed', error: e && e.message ? e.message : String(e) }),
+const ready = Engine.load().then(
+  (e) => {
+    engine = e;
+    postMessage({ type: 'ready', info: e.info });
+  },
+  (e) => {
+    broken = e && e.message ? e.message : String(e);
+    postMessage({ type: 'failed', error: broken });
+  },
 );
 
 onmessage = async (ev) => {
   const { id, raw, options } = ev.data;
   await ready;
   if (!engine) {
-    postMessage({ id, error: 'the rule engine is not loaded' });
+    postMessage({ id, error: broken });
     return;
   }
   try {
     postMessage({ id, result: engine.evaluate(raw, options) });
   } catch (e) {
-    const trapped = e instanceof WebAssembly.RuntimeError;
-    postMessage({ id, error: trapped ? `the engine stopped on this input (${e.message}); it has been restarted` : e.message });
-    if (trapped) {
-      // A trap leaves the instance unusable: start a fresh one.
+    if (!(e instanceof WebAssembly.RuntimeError)) {
+      postMessage({ id, error: e && e.message ? e.message : String(e) });
+      return;
+    }
+    // A trap (an engine bug) leaves the instance unusable: start a fresh one.
+    try {
+      engine.restart();
+      postMessage({ id, error: `the engine stopped on this input (${e.message}); it has been restarted` });
+    } catch (again) {
       engine = null;
-      ready = load().catch(() => {});
+      broken = `the engine stopped on this input (${e.message}) and could not be restarted: ${again.message}`;
+      postMessage({ id, error: broken });
     }
   }
 };

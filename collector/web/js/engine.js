@@ -1,65 +1,71 @@
-// The rule playground's engine: loads the WebAssembly module (the
-// collector's rule engine with the CRS built in) and evaluates requests
-// with it. Used inside a worker (engine-worker.js) so that compiling the
-// rules never freezes the page; it has no DOM dependency, so tests can
-// load it in Node as well.
-
-import { wasiImports } from './wasi.js';
+// The rule playground's engine: the collector's rule engine with the CRS
+// built in, compiled to WebAssembly with wasm-bindgen (collector/playground,
+// `make playground`), driven through the generated glue. engine-worker.js
+// runs it in a worker so that compiling the rules never freezes the page.
+// It touches no DOM: Node can load it too, given the glue's URL and the
+// module's bytes.
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+
+/** Where the collector serves the glue (an ES module) and the module. */
+export const GLUE_URL = '/ui/playground-bindings.js';
+export const MODULE_URL = '/ui/playground.wasm';
 
 export class Engine {
-  /** @param {BufferSource | Response | Promise<Response>} source */
-  static async load(source, log) {
-    const wasi = wasiImports(log);
-    const imports = { wasi_snapshot_preview1: wasi.imports };
-    let instance;
-    if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
-      ({ instance } = await WebAssembly.instantiate(source, imports));
-    } else {
-      const resp = await source;
-      if (!resp.ok) {
-        const text = (await resp.text()).trim();
-        throw new Error(text || `the playground module could not be fetched (HTTP ${resp.status})`);
+  /**
+   * Fetches and compiles the module, instantiates it through the glue and
+   * compiles the CRS rules.
+   * @param {object} [o]
+   * @param {string | URL} [o.glue] URL of the wasm-bindgen glue
+   * @param {BufferSource | WebAssembly.Module | Response | Promise<Response>} [o.module]
+   */
+  static async load({ glue = GLUE_URL, module = fetch(MODULE_URL) } = {}) {
+    let source = await module;
+    if (typeof Response === 'function' && source instanceof Response) {
+      if (!source.ok) {
+        const text = (await source.text()).trim();
+        throw new Error(text || `the playground module could not be fetched (HTTP ${source.status})`);
       }
-      ({ instance } = await WebAssembly.instantiateStreaming(resp, imports));
+      source = await WebAssembly.compileStreaming(source);
+    } else if (!(source instanceof WebAssembly.Module)) {
+      source = await WebAssembly.compile(source);
     }
-    wasi.bind(instance);
-    const engine = new Engine(instance);
+    const bindings = await import(glue);
+    await bindings.default({ module_or_path: source });
+    return new Engine(bindings);
+  }
+
+  constructor(bindings) {
+    this.bindings = bindings;
+    this.#start();
+  }
+
+  #start() {
     const started = performance.now();
-    engine.info = engine.#answer(instance.exports.pg_init());
-    engine.info.load_ms = Math.round(performance.now() - started);
-    return engine;
+    this.inner = new this.bindings.PlaygroundEngine();
+    this.info = JSON.parse(this.inner.info());
+    this.info.load_ms = Math.round(performance.now() - started);
   }
 
-  constructor(instance) {
-    this.x = instance.exports;
+  /**
+   * After a trap the instance is unusable: make a fresh one from the same
+   * compiled module (the glue's reset function) and compile the rules again.
+   */
+  restart() {
+    this.inner = null;
+    this.bindings.__wbg_reset_state();
+    this.#start();
   }
 
-  #put(bytes) {
-    if (bytes.length === 0) return 0;
-    const ptr = this.x.pg_alloc(bytes.length);
-    new Uint8Array(this.x.memory.buffer, ptr, bytes.length).set(bytes);
-    return ptr;
-  }
-
-  #answer(len) {
-    const ptr = this.x.pg_output_ptr();
-    const text = decoder.decode(new Uint8Array(this.x.memory.buffer, ptr, len));
-    const v = JSON.parse(text);
-    if (!v.ok) throw new Error(v.error);
-    return v;
-  }
-
-  /** Evaluates a raw HTTP/1.1 request (string or bytes) under `options`. */
-  evaluate(raw, options) {
+  /**
+   * Evaluates a raw HTTP/1.1 request (string or bytes) under `options`
+   * ({paranoia_level, mode, inbound_threshold, outbound_threshold,
+   * disabled_rules}); throws an Error saying what is wrong with either.
+   */
+  evaluate(raw, options = {}) {
     const req = typeof raw === 'string' ? encoder.encode(raw) : raw;
-    const opts = encoder.encode(JSON.stringify(options));
-    const rp = this.#put(req);
-    const op = this.#put(opts);
     const started = performance.now();
-    const out = this.#answer(this.x.pg_evaluate(rp, req.length, op, opts.length));
+    const out = JSON.parse(this.inner.evaluate(req, JSON.stringify(options)));
     out.elapsed_ms = performance.now() - started;
     return out;
   }
