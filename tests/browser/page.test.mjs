@@ -280,6 +280,8 @@ describe('Threat Monitoring page', () => {
     await page.keyboard.press('Escape');
     await dlg.waitFor({ state: 'detached' });
     assert.equal((await c.get('/api/v1/policy')).version, before.version);
+    // The radio group is re-rendered once the dialog's promise settles.
+    await page.locator('input[name=waf-mode][value=detect]:checked').waitFor();
     assert.equal(await page.locator('input[name=waf-mode]:checked').getAttribute('value'), 'detect');
 
     await page.locator('label.mode.block').click();
