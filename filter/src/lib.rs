@@ -16,7 +16,7 @@
 
 pub mod config;
 pub mod crs;
-pub mod errorlog;
+pub use palisade_rules::audit::errorlog;
 pub mod policy;
 pub mod telemetry;
 pub mod verdict;

@@ -5,51 +5,15 @@
 use crate::engine::{severity_name, MatchedRule, Transaction};
 use serde_json::{json, Value};
 
-/// Escapes a value for a `[key "value"]` log field.
-fn field(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for c in v.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub mod errorlog;
 
-/// One error-log line for a matched rule.
+/// One error-log line for a matched rule, in the transaction's context.
 pub fn error_log_line(tx: &Transaction, m: &MatchedRule) -> String {
     let var = |n: &str| tx.variable(n).map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default();
-    let prefix = match tx.intervention() {
-        Some(i) if tx.interrupted() && i.rule_id == m.id => {
-            format!("ModSecurity: Access denied with code {} (phase {}). ", i.status, m.phase)
-        }
-        _ => "ModSecurity: Warning. ".to_string(),
-    };
-    let mut s = prefix;
-    if !m.variable.is_empty() {
-        s.push_str(&format!(
-            "Matched \"Operator `{}' against variable `{}' (Value: `{}' ) ",
-            field(&m.operator),
-            field(&m.variable),
-            field(&m.value)
-        ));
-    }
-    s.push_str(&format!("[file \"{}\"] [line \"{}\"] [id \"{}\"] [rev \"\"] ", field(&m.file), m.line, m.id));
-    s.push_str(&format!("[msg \"{}\"] [data \"{}\"] ", field(&m.msg), field(&m.data)));
-    s.push_str(&format!("[severity \"{}\"] [ver \"{}\"] [maturity \"0\"] [accuracy \"0\"]", m.severity.unwrap_or(0), field(&m.ver)));
-    for t in &m.tags {
-        s.push_str(&format!(" [tag \"{}\"]", field(t)));
-    }
-    s.push_str(&format!(
-        " [hostname \"{}\"] [uri \"{}\"] [unique_id \"{}\"] [ref \"\"]",
-        field(&var("SERVER_NAME")),
-        field(&var("REQUEST_FILENAME")),
-        field(&tx.id())
-    ));
-    s
+    let (client, host, uri, id) = (var("REMOTE_ADDR"), var("SERVER_NAME"), var("REQUEST_URI_RAW"), tx.id());
+    let ctx = errorlog::LineContext { client: &client, authority: &host, uri: &uri, transaction_id: &id };
+    let denied = tx.intervention().filter(|i| tx.interrupted() && i.rule_id == m.id).map(|i| i.status);
+    errorlog::format(m, &ctx, denied)
 }
 
 /// Error-log lines for every logged match of the transaction.

@@ -278,77 +278,17 @@ impl Answer {
     }
 }
 
-/// Bytes outside printable ASCII as `\xHH`, as ModSecurity v3 writes
-/// matched values; with `quotes`, also `"` and `\\` (its form for `[data]`).
-/// Keeps an entry on one line.
-fn hex_escape(s: &str, quotes: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if !(0x20..=0x7e).contains(&b) || (quotes && (b == b'"' || b == b'\\')) {
-            out.push_str(&format!("\\x{b:02x}"));
-        } else {
-            out.push(char::from(b));
-        }
-    }
-    out
-}
 
-/// Control characters as `\xHH` (for fields ModSecurity copies from the
-/// rule text), so that an entry stays one line.
-fn one_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            for b in c.to_string().bytes() {
-                out.push_str(&format!("\\x{b:02x}"));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// One error-log line for a matched rule, in ModSecurity v3's form (checked
-/// against libmodsecurity 3.0.9 with nginx), less what `MatchedRule` does not
-/// carry: the operator and its parameter, `rev`, `maturity`, `accuracy`, `ref`.
+/// The ModSecurity-style error-log line go-ftw reads (the engine's own
+/// formatter, as the filter writes it).
 fn error_log_line(m: &MatchedRule, uri: &str, unique_id: &str) -> String {
-    let mut line = String::from("ModSecurity: Warning. ");
-    if m.variable.is_empty() {
-        line.push_str("Matched.");
-    } else {
-        line.push_str(&format!(
-            "Matched variable `{}' (Value: `{}' )",
-            hex_escape(&m.variable, false),
-            hex_escape(&m.value, false)
-        ));
-    }
-    line.push_str(&format!(
-        " [file \"{}\"] [line \"{}\"] [id \"{}\"]",
-        one_line(&m.file),
-        m.line,
-        m.id
-    ));
-    if !m.msg.is_empty() {
-        line.push_str(&format!(" [msg \"{}\"]", one_line(&m.msg)));
-    }
-    if !m.data.is_empty() {
-        line.push_str(&format!(" [data \"{}\"]", hex_escape(&m.data, true)));
-    }
-    if let Some(s) = m.severity {
-        line.push_str(&format!(" [severity \"{s}\"]"));
-    }
-    if !m.ver.is_empty() {
-        line.push_str(&format!(" [ver \"{}\"]", one_line(&m.ver)));
-    }
-    for t in &m.tags {
-        line.push_str(&format!(" [tag \"{}\"]", one_line(t)));
-    }
-    line.push_str(&format!(
-        " [hostname \"127.0.0.1\"] [uri \"{}\"] [unique_id \"{unique_id}\"]",
-        one_line(uri)
-    ));
-    line
+    let ctx = palisade_rules::audit::errorlog::LineContext {
+        client: "127.0.0.1",
+        authority: "localhost",
+        uri,
+        transaction_id: unique_id,
+    };
+    palisade_rules::audit::errorlog::format(m, &ctx, None)
 }
 
 fn print_file(out: &mut impl std::io::Write, r: &FileReport, verbose: bool) -> std::io::Result<()> {
@@ -587,7 +527,7 @@ mod tests {
         assert!(!l.contains('\n'));
         assert!(
             l.starts_with(
-                "ModSecurity: Warning. Matched variable `ARGS:id' (Value: `1\" or\\x0a1=1 \\xc3\\xa9' )"
+                "[client 127.0.0.1] ModSecurity: Warning. Matched variable `ARGS:id' (Value: `1\" or\\x0a1=1 \\xc3\\xa9' )"
             ),
             "{l}"
         );

@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-use palisade_rules::engine::MatchedRule;
+use crate::engine::MatchedRule;
 
 /// Context of the transaction the rule matched in.
 pub struct LineContext<'a> {
