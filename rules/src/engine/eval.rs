@@ -202,11 +202,10 @@ impl Run<'_> {
 
     /// Actions that run once the rule and its chain matched.
     fn after_match(&mut self, rule: &Rule) {
+        // initcol needs nothing here: persistent collections live for one
+        // transaction in this engine.
         for ctl in &rule.actions.ctls {
             self.apply_ctl(ctl);
-        }
-        for (store, key) in &rule.actions.initcols {
-            let _ = (store, key); // Persistent collections live for one transaction here.
         }
     }
 
@@ -253,7 +252,7 @@ impl Run<'_> {
         if !rule.log {
             return;
         }
-        let matched = st_matched(&self.st.matched_var);
+        let matched = self.st.matched_var.as_ref();
         let msg = a.msg.as_ref().map(|m| lossy(&expand_macro(m, self.data, self.stores, matched))).unwrap_or_default();
         let data = a.logdata.as_ref().map(|m| lossy(&expand_macro(m, self.data, self.stores, matched))).unwrap_or_default();
         let (variable, value) = match hits.last() {
@@ -292,7 +291,7 @@ impl Run<'_> {
             }
             Disruptive::Deny | Disruptive::Drop => (rule.actions.status.unwrap_or(403), None),
             Disruptive::Redirect(m) => {
-                let url = lossy(&expand_macro(m, self.data, self.stores, st_matched(&self.st.matched_var)));
+                let url = lossy(&expand_macro(m, self.data, self.stores, self.st.matched_var.as_ref()));
                 (rule.actions.status.filter(|s| (300..400).contains(s)).unwrap_or(302), Some(url))
             }
         };
@@ -344,10 +343,10 @@ fn test_value(
         let matched = &st.matched_var;
         let expand = |text: &str| -> Vec<u8> {
             if let Some(m) = rule.operator_macro.as_ref().filter(|_| text == rule.operator.argument()) {
-                return expand_macro(m, data, stores_ro, st_matched(matched));
+                return expand_macro(m, data, stores_ro, matched.as_ref());
             }
             match MacroText::parse(text) {
-                Ok(m) => expand_macro(&m, data, stores_ro, st_matched(matched)),
+                Ok(m) => expand_macro(&m, data, stores_ro, matched.as_ref()),
                 Err(_) => text.as_bytes().to_vec(),
             }
         };
@@ -375,10 +374,6 @@ fn test_value(
         apply_setvar(sv, data, stores, &st.matched_var);
     }
     true
-}
-
-fn st_matched(m: &Option<MatchedVar>) -> Option<&MatchedVar> {
-    m.as_ref()
 }
 
 fn st_removed_target(removed: &[(RuleMatcher, Target)], head: &Rule, var: Var, key: &[u8]) -> bool {
@@ -452,7 +447,7 @@ pub(crate) fn atoi(v: &[u8]) -> i64 {
 }
 
 fn apply_setvar(sv: &crate::actions::SetVar, data: &TxData, stores: &mut Stores, matched: &Option<MatchedVar>) {
-    let m = st_matched(matched);
+    let m = matched.as_ref();
     let key = expand_macro(&sv.key, data, stores, m).to_ascii_lowercase();
     match &sv.op {
         SetOp::Delete => stores.get_mut(sv.store).remove(&key),

@@ -51,7 +51,6 @@ pub(crate) struct Loader<'s> {
     action_updates: Vec<(u32, Actions, Location)>,
     warnings: Vec<String>,
     ids: HashSet<u32>,
-    transform_ids: HashMap<Vec<Transformation>, u32>,
 }
 
 impl<'s> Loader<'s> {
@@ -67,7 +66,6 @@ impl<'s> Loader<'s> {
             action_updates: Vec::new(),
             warnings: Vec::new(),
             ids: HashSet::new(),
-            transform_ids: HashMap::new(),
         }
     }
 
@@ -122,8 +120,8 @@ impl<'s> Loader<'s> {
                 }
             }
         }
-        // Transformation lists may have changed: re-intern.
-        let mut ids = std::mem::take(&mut self.transform_ids);
+        // Intern the transformation lists (final after the updates above).
+        let mut ids = HashMap::new();
         for list in self.phases.iter_mut() {
             for e in list.iter_mut() {
                 if let Entry::Rule(rule) = e {
@@ -131,8 +129,7 @@ impl<'s> Loader<'s> {
                 }
             }
         }
-        let transform_count = ids.len() as u32;
-        let rs = RuleSet::from_parts(self.config, self.phases, transform_count);
+        let rs = RuleSet::from_parts(self.config, self.phases);
         Ok((rs, self.warnings))
     }
 

@@ -163,12 +163,11 @@ impl Default for Config {
 pub struct RuleSet {
     pub(crate) config: Config,
     pub(crate) phases: [Vec<Entry>; 6],
-    transform_count: u32,
 }
 
 impl RuleSet {
-    pub(crate) fn from_parts(config: Config, phases: [Vec<Entry>; 6], transform_count: u32) -> RuleSet {
-        RuleSet { config, phases, transform_count }
+    pub(crate) fn from_parts(config: Config, phases: [Vec<Entry>; 6]) -> RuleSet {
+        RuleSet { config, phases }
     }
 
     /// Loads configuration text named `name` (used in error locations); its
@@ -258,10 +257,6 @@ impl RuleSet {
         list.len()
     }
 
-    #[allow(dead_code)]
-    pub(crate) fn transform_count(&self) -> u32 {
-        self.transform_count
-    }
 }
 
 /// One HTTP exchange going through the rules.
